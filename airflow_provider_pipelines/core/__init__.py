@@ -1,0 +1,1 @@
+"""core of airflow-provider-pipelines."""

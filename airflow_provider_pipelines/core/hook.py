@@ -1,0 +1,177 @@
+"""The base of every platform hook: connection to client, the run protocol, sync and async alike."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from airflow_provider_pipelines.core.auth import Auth
+from airflow_provider_pipelines.core.compat import BaseHook
+from airflow_provider_pipelines.core.connection_form import ConnectionForm
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
+from airflow_provider_pipelines.core.http import (
+    AsyncApiClient,
+    HttpSettings,
+    Plan,
+    SyncApiClient,
+    arun_plan,
+    run_plan,
+)
+from airflow_provider_pipelines.core.states import RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+T = TypeVar("T")
+RunRef = dict[str, Any]
+"""A run's identity as JSON primitives; ``run_id`` is always there. It travels in XCom and trigger kwargs."""
+
+log = logging.getLogger(__name__)
+
+
+class PipelineHook(BaseHook):
+    """
+    Base hook: owns the connection, auth, sessions, retries and error mapping for one platform.
+
+    A platform subclass declares ``platform``, its connection metadata, its ``state_map``, how a
+    connection becomes auth (:meth:`auth_from_connection`), and its API calls as plans. The run
+    protocol used by the shared operator, sensor and trigger is :meth:`run_status_plan`,
+    :meth:`cancel_plan`, :meth:`failure_plan` and :meth:`find_run_plan`.
+    """
+
+    platform: ClassVar[str] = ""
+    conn_name_attr: ClassVar[str] = "conn_id"
+    default_conn_name: ClassVar[str] = ""
+    conn_type: ClassVar[str] = ""
+    hook_name: ClassVar[str] = ""
+    state_map: ClassVar[StateMap]
+    default_url: ClassVar[str | None] = None
+    connection_form: ClassVar[ConnectionForm] = ConnectionForm()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Airflow 2's connection form: labels, placeholders and hidden fields."""
+        return cls.connection_form.ui_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Airflow 2's connection form: the platform's extra fields."""
+        return cls.connection_form.widgets()
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or self.default_conn_name
+        self._client: SyncApiClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # -- from a connection to a client: the one place ------------------------------------------------
+
+    def settings_from_connection(self, conn: Connection) -> HttpSettings:
+        return HttpSettings.from_connection(
+            conn.host,
+            schema=conn.schema,
+            port=conn.port,
+            extras=conn.extra_dejson,
+            default_url=self.default_url,
+        )
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        """The connection's auth strategy. Override per platform; the default sends no credentials."""
+        return Auth()
+
+    def configure(self, conn: Connection) -> tuple[HttpSettings, Auth]:
+        try:
+            return self.settings_from_connection(conn), self.auth_from_connection(conn)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise PipelineError(f"{self.platform} connection {self.conn_id!r} is not usable: {exc}") from None
+
+    @property
+    def client(self) -> SyncApiClient:
+        if self._client is None:
+            conn = self.get_connection(self.conn_id)
+            settings, auth = self.configure(conn)
+            self._client = SyncApiClient(self.platform, settings, auth)
+        return self._client
+
+    async def _aconfigure(self) -> tuple[HttpSettings, Auth]:
+        aget = getattr(BaseHook, "aget_connection", None)
+        if aget is not None:
+            conn = await aget(self.conn_id)
+            return await asyncio.to_thread(self.configure, conn)
+
+        def lookup() -> tuple[HttpSettings, Auth]:
+            return self.configure(self.get_connection(self.conn_id))
+
+        return await asyncio.to_thread(lookup)
+
+    @asynccontextmanager
+    async def async_client(self) -> AsyncIterator[AsyncApiClient]:
+        """One aiohttp session for as long as the block runs (a trigger's whole life)."""
+        settings, auth = await self._aconfigure()
+        async with AsyncApiClient(self.platform, settings, auth) as client:
+            yield client
+
+    def run(self, plan: Plan[T]) -> T:
+        return run_plan(plan, self.client)
+
+    async def arun(self, plan: Plan[T], client: AsyncApiClient) -> T:
+        return await arun_plan(plan, client)
+
+    # -- the run protocol: platforms implement these plans -----------------------------------------
+
+    def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
+        raise NotImplementedError
+
+    def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        raise NotImplementedError
+
+    def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        """Lines that explain a failed run (its log tail, failed tasks). Default: none."""
+        return []
+        yield  # pragma: no cover
+
+    def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
+        """The run an earlier try started, found by the marker it was started with. Default: unsupported."""
+        return None
+        yield  # pragma: no cover
+
+    # -- the run protocol, sync and async ----------------------------------------------------------
+
+    def get_run_status(self, run: Mapping[str, Any]) -> RunStatus:
+        return self.run(self.run_status_plan(run))
+
+    async def aget_run_status(self, run: Mapping[str, Any], client: AsyncApiClient) -> RunStatus:
+        return await self.arun(self.run_status_plan(run), client)
+
+    def cancel_run(self, run: Mapping[str, Any]) -> None:
+        self.run(self.cancel_plan(run))
+
+    async def acancel_run(self, run: Mapping[str, Any], client: AsyncApiClient) -> None:
+        await self.arun(self.cancel_plan(run), client)
+
+    def explain_failure(self, run: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> list[str]:
+        """Never raises: a failure explanation that cannot be fetched must not hide the failure."""
+        try:
+            return self.run(self.failure_plan(run, status or {}))
+        except PipelineApiError as exc:
+            return [f"(could not fetch failure details: {exc})"]
+
+    def find_run(self, run_spec: Mapping[str, Any], marker: str) -> RunRef | None:
+        return self.run(self.find_run_plan(run_spec, marker))
+
+    def check_connection(self) -> None:
+        """Raise when the platform cannot be reached with this connection."""
+        raise NotImplementedError
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's "Test connection" button."""
+        try:
+            self.check_connection()
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"{self.platform} connection works"

@@ -1,0 +1,438 @@
+"""
+One HTTP layer for every platform: a connection becomes settings in one place, and two clients
+(requests for workers, aiohttp for triggers) apply the same auth, timeouts, TLS, retry policy and
+error mapping. Platform code never touches a session: it describes calls as :class:`ApiCall` and
+runs them through :func:`run_plan` / :func:`arun_plan`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import quote, urlsplit
+
+from airflow_provider_pipelines.core.auth import Auth, OutgoingRequest, build_headers
+from airflow_provider_pipelines.core.errors import PipelineApiError, redact, summarize
+from airflow_provider_pipelines.core.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import aiohttp
+    import requests
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Expect = Literal["json", "text", "none"]
+
+
+def url_path(*segments: object) -> str:
+    """A URL path from raw segments, each percent-encoded whole: ``/``, ``?``, ``#`` stay inside it."""
+    parts = []
+    for segment in segments:
+        text = str(segment)
+        if text in ("", ".", ".."):
+            raise ValueError(f"{text!r} is not a valid path segment")
+        parts.append(quote(text, safe=""))
+    return "/" + "/".join(parts)
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """
+    One request, described without doing it.
+
+    :param name: what the call does, for messages (``start pipeline``).
+    :param method: HTTP method.
+    :param path: path below the base URL, already encoded (see :func:`url_path`).
+    :param params: query parameters.
+    :param json: a JSON body; or ``data`` for raw bytes.
+    :param expect: how to read the reply: ``json``, ``text`` or ``none``.
+    :param idempotent: False for calls that must not be repeated blindly (starts): they are retried
+        only when the server surely did not act on them.
+    """
+
+    name: str
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    data: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    expect: Expect = "json"
+    idempotent: bool = True
+
+    def body(self) -> bytes | None:
+        if self.data is not None:
+            return self.data
+        if self.json is not None:
+            return json.dumps(self.json, separators=(",", ":")).encode()
+        return None
+
+    def query(self) -> dict[str, str]:
+        return {k: str(v) for k, v in (self.params or {}).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """
+    What a connection says about reaching a platform.
+
+    Connection extras read here (all optional): ``verify`` (bool, default true), ``ca_bundle`` (path),
+    ``connect_timeout`` (s, default 10), ``timeout`` (read timeout in s, default 60),
+    ``max_reply_bytes`` (default 32 MiB), and the retry policy's ``retry_attempts``,
+    ``retry_initial_wait``, ``retry_max_wait``, ``retry_max_retry_after``.
+    """
+
+    base_url: str
+    verify: bool | str = True
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_reply_bytes: int = 32 * 1024 * 1024
+    headers: Mapping[str, str] = field(default_factory=dict)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_connection(
+        cls,
+        host: str | None,
+        *,
+        schema: str | None = None,
+        port: int | None = None,
+        extras: Mapping[str, Any] | None = None,
+        default_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpSettings:
+        extras = dict(extras or {})
+        verify: bool | str = _as_bool(extras.get("verify", True))
+        if extras.get("ca_bundle") and verify:
+            verify = str(extras["ca_bundle"])
+        return cls(
+            base_url=base_url_from(host, schema=schema, port=port, default=default_url),
+            verify=verify,
+            connect_timeout=float(extras.get("connect_timeout", 10.0)),
+            read_timeout=float(extras.get("timeout", 60.0)),
+            max_reply_bytes=int(extras.get("max_reply_bytes", 32 * 1024 * 1024)),
+            headers=dict(headers or {}),
+            retry=RetryPolicy.from_extras(extras),
+        )
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "off", "")
+    return bool(value)
+
+
+def base_url_from(
+    host: str | None, *, schema: str | None = None, port: int | None = None, default: str | None = None
+) -> str:
+    """``http://h:1/api`` from a connection whose host is a full URL, or a bare host with schema and port."""
+    host = (host or "").strip()
+    if not host:
+        if default:
+            return default.rstrip("/")
+        raise ValueError("the connection has no host: set it to the API's base URL")
+    if "://" not in host:
+        scheme = schema if schema in ("http", "https") else "https"
+        host = f"{scheme}://{host}"
+    parts = urlsplit(host)
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+
+
+def server_message(content: bytes) -> str:
+    """The useful part of an error reply: a JSON message field if there is one, else the text."""
+    text = content.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return summarize(text) or "(empty reply)"
+    if isinstance(parsed, dict):
+        for key in ("message", "msg", "error", "error_description", "detail", "errorMessage"):
+            value = parsed.get(key)
+            if value:
+                return summarize(value if isinstance(value, str) else json.dumps(value))
+    return summarize(text)
+
+
+class _ClientBase:
+    """What both clients share: settings, auth, error mapping and reply decoding."""
+
+    def __init__(self, platform: str, settings: HttpSettings, auth: Auth | None = None) -> None:
+        self.platform = platform
+        self.settings = settings
+        self.auth = auth or Auth()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.platform}, {self.settings.base_url})"
+
+    def secrets(self) -> list[str]:
+        return self.auth.secrets()
+
+    def outgoing(self, call: ApiCall) -> OutgoingRequest:
+        return OutgoingRequest(
+            method=call.method,
+            url=self.settings.url(call.path),
+            path=call.path,
+            params=call.query(),
+            body=call.body(),
+        )
+
+    def base_headers(self, call: ApiCall) -> dict[str, str]:
+        content_type = {"Content-Type": "application/json"} if call.json is not None else None
+        return build_headers(
+            {"Accept": "application/json"}, content_type, self.settings.headers, call.headers
+        )
+
+    def error(
+        self, call: ApiCall, status: int | None, message: str, *, sent: bool = True, **kwargs: Any
+    ) -> PipelineApiError:
+        return PipelineApiError(
+            self.platform, call.name, status, redact(message, self.secrets()), sent=sent, **kwargs
+        )
+
+    def decode(self, call: ApiCall, status: int, headers: Mapping[str, str], content: bytes) -> Any:
+        if status >= 400 or status < 200:
+            retry_after = parse_retry_after(headers.get("Retry-After")) if status in (429, 503) else None
+            return_error = self.error(
+                call,
+                status,
+                server_message(content),
+                retryable=status in RETRYABLE_STATUSES,
+                retry_after=retry_after,
+            )
+            raise return_error
+        if call.expect == "none":
+            return None
+        text = content.decode("utf-8", errors="replace")
+        if call.expect == "text":
+            return text
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            # A proxy's HTML page or a cut-off body: worth another try for a read, ambiguous for a start.
+            raise self.error(
+                call, status, f"the reply is not valid JSON: {summarize(text, 200)!r}", retryable=True
+            ) from None
+
+    def too_large(self, call: ApiCall, status: int) -> PipelineApiError:
+        return self.error(call, status, f"the reply is larger than {self.settings.max_reply_bytes} bytes")
+
+    def log_retry(self, call: ApiCall, error: BaseException | None, wait: float) -> None:
+        log.warning("%s %s: %s; retrying in %.1fs", self.platform, call.name, error, wait)
+
+
+class SyncApiClient(_ClientBase):
+    """The worker's client: one ``requests.Session`` for the life of the hook."""
+
+    def __init__(self, platform: str, settings: HttpSettings, auth: Auth | None = None) -> None:
+        super().__init__(platform, settings, auth)
+        import requests
+
+        self._session: requests.Session = requests.Session()
+        self._session.verify = settings.verify
+
+    def close(self) -> None:
+        self._session.close()
+
+    def send(self, call: ApiCall) -> Any:
+        from tenacity import Retrying
+
+        retrying = Retrying(
+            **self.settings.retry.tenacity_kwargs(call.idempotent),
+            before_sleep=lambda s: self.log_retry(
+                call, s.outcome.exception() if s.outcome else None, s.upcoming_sleep
+            ),
+        )
+        return retrying(self._send_once, call)
+
+    def _send_once(self, call: ApiCall) -> Any:
+        import requests
+
+        request = self.outgoing(call)
+        for refreshed in (False, True):
+            headers = build_headers(self.base_headers(call), self.auth.headers(request))
+            try:
+                with self._session.request(
+                    call.method,
+                    request.url,
+                    params=request.params,
+                    data=request.body,
+                    headers=headers,
+                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    allow_redirects=False,
+                    stream=True,
+                ) as response:
+                    content = self._read(call, response)
+            except requests.exceptions.ConnectTimeout as exc:
+                raise self.error(
+                    call, None, f"connection timed out: {exc}", retryable=True, sent=False
+                ) from None
+            except requests.exceptions.Timeout as exc:
+                raise self.error(call, None, f"timed out: {exc}", retryable=True) from None
+            except requests.exceptions.ConnectionError as exc:
+                sent = not _never_connected(exc)
+                raise self.error(call, None, f"connection error: {exc}", retryable=True, sent=sent) from None
+            if response.status_code == 401 and not refreshed and self.auth.invalidate():
+                continue
+            return self.decode(call, response.status_code, response.headers, content)
+        raise AssertionError("unreachable")
+
+    def _read(self, call: ApiCall, response: requests.Response) -> bytes:
+        limit = self.settings.max_reply_bytes
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise self.too_large(call, response.status_code)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when requests/urllib3 failed before any byte was sent (refused, DNS)."""
+    seen: set[int] = set()
+    pending: list[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if type(current).__name__ in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"):
+            return True
+        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+        pending.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    return False
+
+
+class AsyncApiClient(_ClientBase):
+    """The trigger's client: one ``aiohttp.ClientSession`` for the life of a trigger."""
+
+    def __init__(self, platform: str, settings: HttpSettings, auth: Auth | None = None) -> None:
+        super().__init__(platform, settings, auth)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> AsyncApiClient:
+        import aiohttp
+
+        ssl: Any = True
+        if self.settings.verify is False:
+            ssl = False
+        elif isinstance(self.settings.verify, str):
+            import ssl as ssl_module
+
+            ssl = ssl_module.create_default_context(cafile=self.settings.verify)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=ssl, limit_per_host=8),
+            timeout=aiohttp.ClientTimeout(
+                sock_connect=self.settings.connect_timeout, sock_read=self.settings.read_timeout
+            ),
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, call: ApiCall) -> Any:
+        from tenacity import AsyncRetrying
+
+        retrying = AsyncRetrying(
+            **self.settings.retry.tenacity_kwargs(call.idempotent),
+            before_sleep=lambda s: self.log_retry(
+                call, s.outcome.exception() if s.outcome else None, s.upcoming_sleep
+            ),
+        )
+        return await retrying(self._send_once, call)
+
+    async def _send_once(self, call: ApiCall) -> Any:
+
+        import aiohttp
+
+        if self._session is None:
+            raise RuntimeError("AsyncApiClient must be used inside 'async with'")
+        request = self.outgoing(call)
+        for refreshed in (False, True):
+            headers = build_headers(self.base_headers(call), await self.auth.aheaders(request))
+            try:
+                async with self._session.request(
+                    call.method,
+                    request.url,
+                    params=request.params,
+                    data=request.body,
+                    headers=headers,
+                    allow_redirects=False,
+                ) as response:
+                    content = await response.content.read(self.settings.max_reply_bytes + 1)
+                    if len(content) > self.settings.max_reply_bytes:
+                        raise self.too_large(call, response.status)
+                    status, reply_headers = response.status, response.headers
+            except aiohttp.ClientConnectorError as exc:
+                raise self.error(call, None, f"connection error: {exc}", retryable=True, sent=False) from None
+            except TimeoutError as exc:
+                sent = not isinstance(exc, aiohttp.ConnectionTimeoutError)
+                raise self.error(call, None, "timed out", retryable=True, sent=sent) from None
+            except aiohttp.ClientError as exc:
+                raise self.error(call, None, f"connection error: {exc!r}", retryable=True) from None
+            if status == 401 and not refreshed and self.auth.invalidate():
+                continue
+            return self.decode(call, status, reply_headers, content)
+        raise AssertionError("unreachable")
+
+
+Plan = Generator[ApiCall, Any, T]
+"""A platform operation as a generator: it yields calls, receives replies (or errors) and returns a result."""
+
+
+def run_plan(plan: Plan[T], client: SyncApiClient) -> T:
+    """Drive a plan with the sync client."""
+    reply: Any = None
+    error: PipelineApiError | None = None
+    while True:
+        try:
+            call = plan.throw(error) if error is not None else plan.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply, error = None, None
+        try:
+            reply = client.send(call)
+        except PipelineApiError as exc:
+            error = exc
+
+
+async def arun_plan(plan: Plan[T], client: AsyncApiClient) -> T:
+    """Drive the same plan with the async client."""
+    reply: Any = None
+    error: PipelineApiError | None = None
+    while True:
+        try:
+            call = plan.throw(error) if error is not None else plan.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply, error = None, None
+        try:
+            reply = await client.send(call)
+        except PipelineApiError as exc:
+            error = exc
+
+
+def single(call: ApiCall) -> Plan[Any]:
+    """A plan of one call whose reply is the result."""
+    return (yield call)  # type: ignore[misc]
+
+
+def first_of(values: Iterable[Any], default: Any = None) -> Any:
+    return next(iter(values), default)

@@ -1,0 +1,251 @@
+"""THE run lifecycle: start on the worker, remember the run, wait (poll or defer), conclude."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_pipelines.core.compat import BaseOperator, default_deferrable
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
+from airflow_provider_pipelines.core.states import RunState
+from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+STATE_STORE_KEY = "pipelines_run_ref"
+
+
+def seconds(value: float | timedelta | None) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def poll_until_done(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome:
+    """The worker's waiting loop around the shared :class:`RunWatcher`."""
+    while True:
+        outcome = watcher.expired()
+        if outcome is None:
+            try:
+                status = hook.get_run_status(watcher.run)
+            except PipelineApiError as exc:
+                outcome = watcher.observe_error(exc)
+            else:
+                outcome = watcher.observe(status)
+        if outcome is not None:
+            return outcome
+        time.sleep(watcher.next_sleep())
+
+
+def task_marker(context: Context) -> str:
+    """Names this task instance across its tries; sent with the start so a retry can find its run."""
+    ti = context["ti"]
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}"
+
+
+class PipelineRunOperator(BaseOperator):
+    """
+    Base operator: starts one run and, optionally, waits for it to end.
+
+    Platform operators set ``hook_class`` and ``trigger_class`` and implement :meth:`run_spec` and
+    :meth:`start_run`. Parameters every platform operator takes:
+
+    :param wait_for_completion: wait until the run ends (default). If False, return once started.
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+        Default: ``[operators] default_deferrable``.
+    :param poll_interval: seconds between status reads while waiting.
+    :param timeout: seconds (or a timedelta) to wait for the run; on expiry the run is cancelled
+        (when ``cancel_on_kill``) and the task fails. None waits without limit.
+    :param cancel_on_kill: cancel the remote run when the task is killed or times out.
+    :param success_states: platform states that count as success, replacing the platform's own.
+    :param failure_states: platform states that count as failure, in addition to the platform's.
+    :param reattach_on_retry: on a retry, wait on the run an earlier try started (if it has not
+        failed) instead of starting another one.
+    :param not_found_grace: seconds after the start during which "run not found" means "not visible yet".
+    """
+
+    hook_class: ClassVar[type[PipelineHook]]
+    trigger_class: ClassVar[type[PipelineRunTrigger]]
+    ui_color = "#e8f1fb"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        wait_for_completion: bool = True,
+        deferrable: bool = default_deferrable(),
+        poll_interval: float = 10.0,
+        timeout: float | timedelta | None = None,
+        cancel_on_kill: bool = True,
+        success_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        reattach_on_retry: bool = True,
+        not_found_grace: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.success_states = success_states
+        self.failure_states = failure_states
+        self.reattach_on_retry = reattach_on_retry
+        self.not_found_grace = not_found_grace
+        self._run_ref: RunRef | None = None
+
+    # -- what a platform operator provides ---------------------------------------------------------
+
+    def run_spec(self) -> dict[str, Any]:
+        """What is being run (pipeline, namespace...), as JSON primitives; used to find earlier runs."""
+        raise NotImplementedError
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        """Start the run (one POST); ``marker`` goes with it when the platform can carry it."""
+        raise NotImplementedError
+
+    def effective_success_states(self) -> list[str] | None:
+        return self.success_states
+
+    # -- the lifecycle -----------------------------------------------------------------------------
+
+    @cached_property
+    def hook(self) -> PipelineHook:
+        return self.hook_class(conn_id=self.conn_id)
+
+    def execute(self, context: Context) -> Any:
+        hook = self.hook
+        marker = task_marker(context)
+        run = self.reattach(hook, context, marker) if self.reattach_on_retry else None
+        if run is None:
+            run = self.start_with_recovery(hook, context, marker)
+            self.log.info("Started %s run %s", hook.platform, run["run_id"])
+        started_at = time.time()
+        self._run_ref = run
+        self.remember(context, run)
+        if not self.wait_for_completion:
+            return run["run_id"]
+        timeout = seconds(self.timeout)
+        deadline = started_at + timeout if timeout is not None else None
+        not_found_until = started_at + self.not_found_grace
+        if self.deferrable:
+            self.defer(
+                trigger=self.trigger_class(
+                    conn_id=self.conn_id,
+                    run_ref=run,
+                    poll_interval=self.poll_interval,
+                    deadline=deadline,
+                    not_found_until=not_found_until,
+                    success_states=self.effective_success_states(),
+                    failure_states=self.failure_states,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+            )
+        watcher = RunWatcher(
+            hook.platform,
+            run,
+            hook.state_map,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            not_found_until=not_found_until,
+            success_states=self.effective_success_states(),
+            failure_states=self.failure_states,
+            logger=self.log,
+        )
+        outcome = poll_until_done(hook, watcher)
+        self._run_ref = None if outcome.kind in ("success", "failed") else run
+        return conclude(hook, outcome, self.log, cancel_on_timeout=self.cancel_on_kill)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        expected = context["ti"].xcom_pull(task_ids=self.task_id, key="run_id")
+        outcome = outcome_from_event(self.hook.platform, event, expected)
+        return conclude(self.hook, outcome, self.log, cancel_on_timeout=self.cancel_on_kill)
+
+    def on_kill(self) -> None:
+        if self._run_ref is None or not self.cancel_on_kill:
+            return
+        try:
+            self.hook.cancel_run(self._run_ref)
+            self.log.info("Task killed: asked %s to stop run %s", self.hook.platform, self._run_ref["run_id"])
+        except PipelineApiError as exc:
+            self.log.error("Task killed, and stopping run %s failed: %s", self._run_ref["run_id"], exc)
+
+    # -- starting once, remembering, re-attaching --------------------------------------------------
+
+    def start_with_recovery(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        """
+        Start, and when the start's reply was lost (the server may have acted on it), look for the run
+        by its marker before starting again, so that a lost reply never makes two runs.
+        """
+        policy = hook.client.settings.retry
+        attempt = 1
+        while True:
+            try:
+                return self.start_run(hook, context, marker)
+            except PipelineApiError as exc:
+                if not exc.retryable or attempt >= policy.attempts:
+                    raise
+                found = self.find_earlier_run(hook, marker)
+                if found is not None:
+                    self.log.warning(
+                        "The start's reply was lost (%s), but run %s exists", exc, found["run_id"]
+                    )
+                    return found
+                wait = policy.backoff(attempt)
+                self.log.warning("Starting failed (%s); trying again in %.1fs", exc, wait)
+                time.sleep(wait)
+                attempt += 1
+
+    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
+        try:
+            return hook.find_run(self.run_spec(), marker)
+        except PipelineApiError as exc:
+            self.log.warning("Could not look for an earlier run: %s", exc)
+            return None
+
+    def remember(self, context: Context, run: RunRef) -> None:
+        context["ti"].xcom_push(key="run_id", value=run["run_id"])
+        store = context.get("task_state_store")  # type: ignore[attr-defined]
+        if store is not None:
+            store.set(STATE_STORE_KEY, dict(run))
+
+    def reattach(self, hook: PipelineHook, context: Context, marker: str) -> RunRef | None:
+        if (getattr(context["ti"], "try_number", 1) or 1) <= 1:
+            return None
+        store = context.get("task_state_store")  # type: ignore[attr-defined]
+        stored = store.get(STATE_STORE_KEY) if store is not None else None
+        run = dict(stored) if isinstance(stored, Mapping) else self.find_earlier_run(hook, marker)
+        if run is None:
+            return None
+        try:
+            status = hook.get_run_status(run)
+        except PipelineApiError as exc:
+            self.log.warning(
+                "Run %s from an earlier try cannot be read (%s); starting anew", run["run_id"], exc
+            )
+            return None
+        state = hook.state_map.classify(
+            status.raw_state, self.effective_success_states(), self.failure_states
+        )
+        if state is RunState.FAILED:
+            self.log.info(
+                "Run %s from an earlier try ended %s; starting anew", run["run_id"], status.raw_state
+            )
+            return None
+        self.log.info(
+            "Re-attaching to %s run %s started by an earlier try (now %s)",
+            hook.platform,
+            run["run_id"],
+            status.raw_state,
+        )
+        return run

@@ -1,0 +1,117 @@
+"""The base sensor: waits for a run (started elsewhere) to end; poke, reschedule or deferrable."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_deferrable
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
+from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+from airflow_provider_pipelines.core.watch import RunWatcher
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class PipelineRunSensor(BaseSensorOperator):
+    """
+    Waits until a run reaches a terminal state; fails the task when it ends in failure.
+
+    :param deferrable: wait in the triggerer. Default: ``[operators] default_deferrable``.
+    :param success_states: platform states that count as success, replacing the platform's own.
+    :param failure_states: platform states that count as failure, in addition to the platform's.
+    :param not_found_grace: seconds from the sensor's start during which "run not found" is waited out.
+
+    Plus every BaseSensorOperator parameter (``mode``, ``poke_interval``, ``timeout``...).
+    """
+
+    hook_class: ClassVar[type[PipelineHook]]
+    trigger_class: ClassVar[type[PipelineRunTrigger]]
+    ui_color = "#f0f6e8"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        deferrable: bool = default_deferrable(),
+        success_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        not_found_grace: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.deferrable = deferrable
+        self.success_states = success_states
+        self.failure_states = failure_states
+        self.not_found_grace = not_found_grace
+
+    def run_ref(self) -> RunRef:
+        raise NotImplementedError
+
+    def effective_success_states(self) -> list[str] | None:
+        return self.success_states
+
+    @cached_property
+    def hook(self) -> PipelineHook:
+        return self.hook_class(conn_id=self.conn_id)
+
+    def _first_start(self, context: Context) -> float:
+        start = getattr(context["ti"], "start_date", None)
+        return start.timestamp() if start is not None else time.time()
+
+    def watcher(self, context: Context, deadline: float | None = None) -> RunWatcher:
+        return RunWatcher(
+            self.hook.platform,
+            self.run_ref(),
+            self.hook.state_map,
+            poll_interval=float(self.poke_interval),
+            deadline=deadline,
+            not_found_until=self._first_start(context) + self.not_found_grace,
+            success_states=self.effective_success_states(),
+            failure_states=self.failure_states,
+            logger=self.log,
+        )
+
+    def poke(self, context: Context) -> bool:
+        watcher = self.watcher(context)
+        try:
+            outcome = watcher.observe(self.hook.get_run_status(watcher.run))
+        except PipelineApiError as exc:
+            outcome = watcher.observe_error(exc)
+        if outcome is None:
+            return False
+        conclude(self.hook, outcome, self.log, cancel_on_timeout=False)
+        return True
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):
+            return None
+        timeout = float(self.timeout) if self.timeout is not None else None
+        self.defer(
+            trigger=self.trigger_class(
+                conn_id=self.conn_id,
+                run_ref=self.run_ref(),
+                poll_interval=float(self.poke_interval),
+                deadline=time.time() + timeout if timeout is not None else None,
+                not_found_until=self._first_start(context) + self.not_found_grace,
+                success_states=self.effective_success_states(),
+                failure_states=self.failure_states,
+                cancel_on_kill=False,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
+        outcome = outcome_from_event(self.hook.platform, event, self.run_ref().get("run_id"))
+        if outcome.kind == "timeout":
+            from airflow.exceptions import AirflowSensorTimeout
+
+            raise AirflowSensorTimeout(outcome.message)
+        conclude(self.hook, outcome, self.log, cancel_on_timeout=False)

@@ -1,0 +1,70 @@
+"""The run state model every platform maps its own vocabulary onto."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RunState(enum.StrEnum):
+    """Where a run is, in the provider's words."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # a platform state we do not know: keep waiting, never success
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RunState.SUCCESS, RunState.FAILED)
+
+
+@dataclass(frozen=True)
+class StateMap:
+    """
+    A platform's run states mapped onto :class:`RunState`.
+
+    Matching ignores case. A state missing from the map is ``UNKNOWN``: not terminal, never success.
+    ``success_states`` given by a user replace which platform states count as success; any other
+    terminal state, and any state the user listed in ``failure_states``, is then a failure.
+    """
+
+    states: Mapping[str, RunState]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "states", {k.upper(): v for k, v in self.states.items()})
+
+    def classify(
+        self,
+        raw: str | None,
+        success_states: Iterable[str] | None = None,
+        failure_states: Iterable[str] | None = None,
+    ) -> RunState:
+        key = str(raw).upper() if raw is not None else ""
+        if success_states is not None and key in {s.upper() for s in success_states}:
+            return RunState.SUCCESS
+        if failure_states is not None and key in {s.upper() for s in failure_states}:
+            return RunState.FAILED
+        state = self.states.get(key, RunState.UNKNOWN)
+        if success_states is not None and state is RunState.SUCCESS:
+            return RunState.FAILED
+        return state
+
+    def names(self, state: RunState) -> list[str]:
+        return sorted(k for k, v in self.states.items() if v is state)
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """One observation of a run: the platform's own state, what it means, and details for the log."""
+
+    raw_state: str
+    state: RunState
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.state.terminal

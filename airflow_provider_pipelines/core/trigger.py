@@ -1,0 +1,124 @@
+"""THE trigger loop, shared by every platform: it only reads a run's state until the run ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from functools import cached_property
+from typing import Any, ClassVar
+
+from airflow_provider_pipelines.core.compat import BaseTrigger, TriggerEvent
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+
+
+class PipelineRunTrigger(BaseTrigger):
+    """
+    Polls a run started by a worker until it ends, then fires one event.
+
+    Every kwarg is a JSON primitive and none is a secret: the connection is looked up by id in the
+    triggerer. One HTTP session serves the trigger's whole life; a 404 right after the start is
+    tolerated until ``not_found_until``; transient errors are retried here instead of failing the
+    task; ``deadline`` is enforced here and yields a ``timeout`` event (the operator then cancels the
+    run). On Airflow 3.3+, a user killing the deferred task cancels the run (``on_kill``).
+
+    :param conn_id: the Airflow connection of the platform.
+    :param run_ref: the run's identity (``run_id`` and whatever else the platform needs).
+    :param poll_interval: seconds between status reads.
+    :param deadline: epoch seconds; None waits without limit.
+    :param not_found_until: epoch seconds until which a 404 is read as "not visible yet".
+    :param success_states: platform states counting as success, replacing the platform's own.
+    :param failure_states: platform states counting as failure, in addition to the platform's.
+    :param cancel_on_kill: cancel the remote run when a user kills the deferred task.
+    """
+
+    hook_class: ClassVar[type[PipelineHook]]
+
+    def __init__(
+        self,
+        conn_id: str,
+        run_ref: RunRef,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        not_found_until: float | None = None,
+        success_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.run_ref = dict(run_ref)
+        self.poll_interval = float(poll_interval)
+        self.deadline = deadline
+        self.not_found_until = not_found_until
+        self.success_states = list(success_states) if success_states is not None else None
+        self.failure_states = list(failure_states) if failure_states is not None else None
+        self.cancel_on_kill = cancel_on_kill
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "run_ref": self.run_ref,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "not_found_until": self.not_found_until,
+                "success_states": self.success_states,
+                "failure_states": self.failure_states,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    @cached_property
+    def hook(self) -> PipelineHook:
+        return self.hook_class(conn_id=self.conn_id)
+
+    def watcher(self) -> RunWatcher:
+        return RunWatcher(
+            self.hook.platform,
+            self.run_ref,
+            self.hook.state_map,
+            poll_interval=self.poll_interval,
+            deadline=self.deadline,
+            not_found_until=self.not_found_until,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            logger=self.log,
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        watcher = self.watcher()
+        try:
+            async with self.hook.async_client() as client:
+                while True:
+                    outcome = watcher.expired()
+                    if outcome is None:
+                        try:
+                            status = await self.hook.aget_run_status(self.run_ref, client)
+                        except PipelineApiError as exc:
+                            outcome = watcher.observe_error(exc)
+                        else:
+                            outcome = watcher.observe(status)
+                    if outcome is not None:
+                        yield TriggerEvent(outcome.to_event())
+                        return
+                    await asyncio.sleep(watcher.next_sleep())
+        except PipelineError as exc:
+            yield TriggerEvent(WaitOutcome("error", self.run_ref, watcher.last_raw, str(exc)).to_event())
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+: a user killed the deferred task, so stop the remote run (never on restarts)."""
+        if not self.cancel_on_kill:
+            return
+        started = time.monotonic()
+        async with self.hook.async_client() as client:
+            await self.hook.acancel_run(self.run_ref, client)
+        self.log.info(
+            "Task killed: asked %s to stop run %s (%.1fs)",
+            self.hook.platform,
+            self.run_ref.get("run_id"),
+            time.monotonic() - started,
+        )

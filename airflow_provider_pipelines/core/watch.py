@@ -1,0 +1,167 @@
+"""
+The one waiting logic of the provider.
+
+:class:`RunWatcher` decides, for each observation of a run, whether to keep waiting or stop and why:
+the deadline, the grace for a 404 right after a start, transient errors, user-chosen success and
+failure states, unknown states. It does no I/O and never sleeps, so the worker's polling loop, the
+sensor's poke and the trigger's async loop are each a few lines around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+OutcomeKind = Literal["success", "failed", "timeout", "error"]
+OUTCOME_KINDS: frozenset[str] = frozenset({"success", "failed", "timeout", "error"})
+
+
+@dataclass(frozen=True)
+class WaitOutcome:
+    """How waiting ended. Travels as a trigger event, so it holds JSON primitives only."""
+
+    kind: OutcomeKind
+    run: Mapping[str, Any]
+    raw_state: str | None = None
+    message: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_event(self) -> dict[str, Any]:
+        return {
+            "status": self.kind,
+            "run": dict(self.run),
+            "raw_state": self.raw_state,
+            "message": self.message,
+            "details": dict(self.details),
+        }
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+class RunWatcher:
+    """
+    Follows one run until it ends.
+
+    :param platform: the platform's name, for messages.
+    :param run: the run's identity; ``run["run_id"]`` names it in messages.
+    :param state_map: the platform's states.
+    :param deadline: epoch seconds after which waiting stops with a ``timeout`` outcome.
+    :param not_found_until: epoch seconds until which a 404 means "not visible yet", not "gone".
+    :param success_states: platform states that count as success (replaces the platform's own).
+    :param failure_states: platform states that count as failure, in addition to the platform's.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        run: Mapping[str, Any],
+        state_map: StateMap,
+        *,
+        poll_interval: float,
+        deadline: float | None = None,
+        not_found_until: float | None = None,
+        success_states: Iterable[str] | None = None,
+        failure_states: Iterable[str] | None = None,
+        logger: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.platform = platform
+        self.run = dict(run)
+        self.state_map = state_map
+        self.poll_interval = max(0.0, float(poll_interval))
+        self.deadline = deadline
+        self.not_found_until = not_found_until
+        self.success_states = list(success_states) if success_states is not None else None
+        self.failure_states = list(failure_states) if failure_states is not None else None
+        self.log = logger or logging.getLogger(__name__)
+        self.clock = clock
+        self.started = clock()
+        self.last_raw: str | None = None
+        self.transient_errors = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.platform} run {self.run.get('run_id')}"
+
+    def elapsed(self) -> str:
+        return format_seconds(self.clock() - self.started)
+
+    def classify(self, status: RunStatus) -> RunState:
+        if self.success_states is None and self.failure_states is None:
+            return status.state
+        return self.state_map.classify(status.raw_state, self.success_states, self.failure_states)
+
+    def expired(self) -> WaitOutcome | None:
+        if self.deadline is None or self.clock() < self.deadline:
+            return None
+        return WaitOutcome(
+            "timeout",
+            self.run,
+            self.last_raw,
+            f"{self.label} did not finish before the timeout (last state {self.last_raw or 'unknown'}, "
+            f"waited {self.elapsed()})",
+        )
+
+    def observe(self, status: RunStatus) -> WaitOutcome | None:
+        """Take one status; return the outcome when the run has ended."""
+        self.transient_errors = 0
+        state = self.classify(status)
+        if status.raw_state != self.last_raw:
+            previous = self.last_raw
+            self.last_raw = status.raw_state
+            if state is RunState.UNKNOWN:
+                self.log.warning(
+                    "%s is in state %r, which this provider does not know: still waiting (%s)",
+                    self.label,
+                    status.raw_state,
+                    self.elapsed(),
+                )
+            elif previous is None:
+                self.log.info("%s is %s (%s)", self.label, status.raw_state, self.elapsed())
+            else:
+                self.log.info("%s: %s -> %s after %s", self.label, previous, status.raw_state, self.elapsed())
+        if state is RunState.SUCCESS:
+            return WaitOutcome(
+                "success",
+                self.run,
+                status.raw_state,
+                f"{self.label} ended {status.raw_state}",
+                status.details,
+            )
+        if state is RunState.FAILED:
+            return WaitOutcome(
+                "failed", self.run, status.raw_state, f"{self.label} ended {status.raw_state}", status.details
+            )
+        return None
+
+    def observe_error(self, error: PipelineApiError) -> WaitOutcome | None:
+        """Take one failed status read; return an ``error`` outcome only when waiting cannot go on."""
+        now = self.clock()
+        if error.not_found and self.not_found_until is not None and now < self.not_found_until:
+            self.log.info("%s is not visible yet (404); waiting for it to appear", self.label)
+            return None
+        if error.retryable:
+            self.transient_errors += 1
+            self.log.warning("%s: reading the state failed, will try again: %s", self.label, error)
+            return None
+        return WaitOutcome("error", self.run, self.last_raw, str(error), {"http_status": error.status})
+
+    def next_sleep(self) -> float:
+        if self.deadline is None:
+            return self.poll_interval
+        return max(0.0, min(self.poll_interval, self.deadline - self.clock()))

@@ -1,0 +1,1 @@
+"""triggers of airflow-provider-pipelines."""

@@ -1,0 +1,56 @@
+"""
+Every platform's connection type and form, in one module that imports no Airflow: the provider
+info reads it while Airflow itself is still starting, and each hook takes its form from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airflow_provider_pipelines.core.connection_form import ConnectionForm, ConnField
+
+_TLS_AND_TIMEOUTS = (
+    ConnField("verify", "Verify TLS", "boolean", "Check the server's certificate", default=True),
+    ConnField("ca_bundle", "CA bundle path", description="Verify TLS against this CA bundle"),
+    ConnField("timeout", "Read timeout (s)", "number", default=60),
+)
+
+
+@dataclass(frozen=True)
+class ConnectionType:
+    """A connection type: its id, display name, hook class (dotted path) and form."""
+
+    conn_type: str
+    hook_name: str
+    hook_class: str
+    form: ConnectionForm
+
+
+CDAP_CONNECTION = ConnectionType(
+    conn_type="cdap",
+    hook_name="CDAP / Cloud Data Fusion",
+    hook_class="airflow_provider_pipelines.hooks.cdap.CdapHook",
+    form=ConnectionForm(
+        fields=(
+            ConnField("auth_type", "Auth type", description="none, bearer or google (inferred when empty)"),
+            ConnField(
+                "keyfile_dict", "Service-account key (JSON)", "password", "Google auth: the key's JSON"
+            ),
+            ConnField(
+                "key_path", "Service-account key path", description="Google auth: a key file on workers"
+            ),
+            ConnField(
+                "ui_url", "UI URL", description="Base URL of the CDAP / Data Fusion UI, for task links"
+            ),
+            *_TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "port"),
+        relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
+        placeholders={
+            "host": "http://cdap.example.com:11015 or https://…datafusion.googleusercontent.com/api",
+            "password": "only for auth_type bearer",
+        },
+    ),
+)
+
+CONNECTION_TYPES: tuple[ConnectionType, ...] = (CDAP_CONNECTION,)

@@ -1,0 +1,573 @@
+"""Platform-free building blocks shared by every platform emulator.
+
+An emulator is an ``aiohttp.web.Application`` whose handlers read and write one in-memory state, plus:
+
+- :class:`FaultInjector`: a middleware that answers some requests with errors, drops or delays;
+- :class:`RequestStats`: request counters and the last raw paths, shown by ``GET /_emulator/stats``;
+- :class:`EmulatorCore`: ties both to the control API under ``/_emulator/`` (never faulted or auth-checked);
+- :class:`Timeline`: which state a run is in now, from its start time and per-state durations;
+- :class:`EmulatorServer`: runs an application on a loopback port in a background thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
+
+CONTROL_PREFIX = "/_emulator/"
+FAULT_KINDS = frozenset({"500", "502", "503", "429", "drop", "malformed", "slow"})
+_SPECIAL_KINDS = frozenset({"drop", "malformed", "slow"})
+MALFORMED_BODY = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gat"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def is_control_path(path: str) -> bool:
+    """True for the emulator's own control API, which is never faulted, counted or auth-checked."""
+    return path.startswith(CONTROL_PREFIX)
+
+
+def format_retry_after(seconds: float) -> str:
+    """``1.0`` -> ``"1"``, ``0.05`` -> ``"0.05"``."""
+    return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
+
+
+def _normalise_kind(kind: str | int) -> str:
+    text = str(kind).strip().lower()
+    if text in _SPECIAL_KINDS or (text.isdigit() and 100 <= int(text) <= 599):
+        return text
+    raise ValueError(f"unknown fault kind {kind!r}: use an HTTP status or one of {sorted(_SPECIAL_KINDS)}")
+
+
+@dataclass
+class FaultRule:
+    """One scripted fault: fires on the next ``times`` requests matching ``method`` and ``path``.
+
+    ``kind`` is an HTTP status (``"503"``) or ``"drop"``, ``"malformed"``, ``"slow"``. ``path`` is a
+    regular expression searched in the request path; ``None`` matches every path, as ``method=None``
+    (or ``"*"``) matches every method.
+    """
+
+    kind: str
+    method: str | None = None
+    path: str | None = None
+    times: int = 1
+    retry_after: float | None = None
+    body: str | None = None
+    seconds: float | None = None
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.kind = _normalise_kind(self.kind)
+        if self.method in ("*", ""):
+            self.method = None
+        if self.method is not None:
+            self.method = self.method.upper()
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+        self._pattern = re.compile(self.path) if self.path else None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultRule:
+        """Build a rule from the control API's JSON (``kind`` or ``status``)."""
+        kind = data.get("kind", data.get("status"))
+        if kind is None:
+            raise ValueError("a fault rule needs 'kind' or 'status'")
+        retry_after = data.get("retry_after")
+        seconds = data.get("seconds")
+        return cls(
+            kind=str(kind),
+            method=data.get("method"),
+            path=data.get("path"),
+            times=int(data.get("times", 1)),
+            retry_after=None if retry_after is None else float(retry_after),
+            body=data.get("body"),
+            seconds=None if seconds is None else float(seconds),
+        )
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method != method.upper():
+            return False
+        return self._pattern is None or self._pattern.search(path) is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "method": self.method,
+            "path": self.path,
+            "times": self.times,
+            "retry_after": self.retry_after,
+            "body": self.body,
+            "seconds": self.seconds,
+        }
+
+
+class FaultInjector:
+    """Answers some requests with a fault: scripted rules first, then random faults at ``fault_rate``.
+
+    Use :attr:`middleware` in the application's middlewares. Thread-safe: tests change faults from
+    another thread while the server runs.
+    """
+
+    def __init__(
+        self,
+        fault_rate: float = 0.0,
+        fault_kinds: Iterable[str] = ("500", "502", "503", "429", "drop", "malformed"),
+        seed: int | None = None,
+        retry_after: float = 1.0,
+        slow_seconds: float = 2.0,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self.injected: Counter[str] = Counter()
+        self.retry_after = retry_after
+        self.slow_seconds = slow_seconds
+        self.fault_rate = 0.0
+        self.fault_kinds: tuple[str, ...] = ()
+        self._rng = random.Random(seed)
+        self.set_random(fault_rate, fault_kinds, seed)
+
+    def set_random(
+        self,
+        rate: float,
+        kinds: Iterable[str] | None = None,
+        seed: int | None = None,
+        retry_after: float | None = None,
+        slow_seconds: float | None = None,
+    ) -> None:
+        """Fault a fraction ``rate`` (0..1) of requests with a kind picked from ``kinds``."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("fault_rate must be between 0 and 1")
+        chosen = tuple(str(k).strip().lower() for k in kinds) if kinds is not None else self.fault_kinds
+        unknown = set(chosen) - FAULT_KINDS
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}: use {sorted(FAULT_KINDS)}")
+        if rate > 0 and not chosen:
+            raise ValueError("fault_kinds must not be empty when fault_rate > 0")
+        with self._lock:
+            self.fault_rate = rate
+            self.fault_kinds = chosen
+            if seed is not None:
+                self._rng = random.Random(seed)
+            if retry_after is not None:
+                self.retry_after = retry_after
+            if slow_seconds is not None:
+                self.slow_seconds = slow_seconds
+
+    def add_rule(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def clear(self) -> None:
+        """Remove every rule and stop random faults."""
+        with self._lock:
+            self._rules.clear()
+            self.fault_rate = 0.0
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.injected.clear()
+
+    def injected_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.injected)
+
+    def describe(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "rules": [rule.to_dict() for rule in self._rules],
+                "fault_rate": self.fault_rate,
+                "fault_kinds": list(self.fault_kinds),
+                "retry_after": self.retry_after,
+                "slow_seconds": self.slow_seconds,
+            }
+
+    def pick(self, method: str, path: str) -> FaultRule | None:
+        """The fault for this request, if any; consumes one use of a matching rule."""
+        with self._lock:
+            for index, rule in enumerate(self._rules):
+                if rule.matches(method, path):
+                    rule.times -= 1
+                    if rule.times == 0:
+                        del self._rules[index]
+                    self.injected[rule.kind] += 1
+                    return rule
+            if self.fault_rate > 0 and self._rng.random() < self.fault_rate:
+                kind = self._rng.choice(self.fault_kinds)
+                self.injected[kind] += 1
+                return FaultRule(kind=kind)
+        return None
+
+    async def apply(self, rule: FaultRule, request: web.Request) -> web.StreamResponse | None:
+        """Answer with the fault; ``None`` means go on to the real handler (after a ``slow`` delay)."""
+        if rule.kind == "slow":
+            await asyncio.sleep(self.slow_seconds if rule.seconds is None else rule.seconds)
+            return None
+        if rule.kind == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            # aiohttp cannot write to the closed transport: the client sees the connection end, no reply.
+            return web.Response()
+        if rule.kind == "malformed":
+            return web.Response(status=200, text=rule.body or MALFORMED_BODY, content_type="text/html")
+        status = int(rule.kind)
+        headers = {}
+        if status == 429:
+            retry_after = self.retry_after if rule.retry_after is None else rule.retry_after
+            headers["Retry-After"] = format_retry_after(retry_after)
+        elif rule.retry_after is not None:
+            headers["Retry-After"] = format_retry_after(rule.retry_after)
+        body = rule.body if rule.body is not None else f"Injected fault: HTTP {status}"
+        return web.Response(status=status, text=body, headers=headers)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if is_control_path(request.path):
+            return await handler(request)
+        rule = self.pick(request.method, request.path)
+        if rule is not None:
+            response = await self.apply(rule, request)
+            if response is not None:
+                return response
+        return await handler(request)
+
+
+class RequestStats:
+    """Request counters by ``"METHOD route-name"``, the last raw paths, and platform counters.
+
+    ``counters`` are plain integers (``starts``); ``keyed_counters`` are ``{key: n}`` maps
+    (``starts_by_pipeline``). Both are declared up front so a snapshot shows zeros.
+    """
+
+    def __init__(
+        self, counters: Sequence[str] = (), keyed_counters: Sequence[str] = (), max_paths: int = 200
+    ) -> None:
+        self._lock = threading.Lock()
+        self._counter_names = tuple(counters)
+        self._keyed_names = tuple(keyed_counters)
+        self._max_paths = max_paths
+        self.requests: Counter[str] = Counter()
+        self.last_paths: deque[str] = deque(maxlen=max_paths)
+        self.last_requests: deque[str] = deque(maxlen=max_paths)
+        self.counters: dict[str, int] = {}
+        self.keyed: dict[str, Counter[str]] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.last_paths.clear()
+            self.last_requests.clear()
+            self.counters = dict.fromkeys(self._counter_names, 0)
+            self.keyed = {name: Counter() for name in self._keyed_names}
+
+    def record(self, method: str, route_name: str, raw_path: str) -> None:
+        with self._lock:
+            self.requests[f"{method} {route_name}"] += 1
+            self.last_paths.append(raw_path)
+            self.last_requests.append(f"{method} {raw_path}")
+
+    def incr(self, name: str, key: str | None = None, amount: int = 1) -> None:
+        with self._lock:
+            if key is None:
+                self.counters[name] = self.counters.get(name, 0) + amount
+            else:
+                self.keyed.setdefault(name, Counter())[key] += amount
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            data: dict[str, Any] = {
+                "requests": dict(self.requests),
+                "last_paths": list(self.last_paths),
+                "last_requests": list(self.last_requests),
+            }
+            data.update(self.counters)
+            data.update({name: dict(values) for name, values in self.keyed.items()})
+            return data
+
+
+ROUTE_NAMES = web.AppKey("emulator_route_names", dict)
+
+
+class EmulatorCore:
+    """The platform-free half of an emulator: stats, faults, control API and route registration.
+
+    A platform builds one, calls :meth:`install` on its application, registers its routes with
+    :meth:`add_route`, and adds its own reset work to :attr:`reset_hooks`.
+    """
+
+    def __init__(self, stats: RequestStats, faults: FaultInjector) -> None:
+        self.stats = stats
+        self.faults = faults
+        self.reset_hooks: list[Callable[[], None]] = []
+
+    def reset(self) -> None:
+        self.stats.reset()
+        self.faults.reset_counts()
+        for hook in self.reset_hooks:
+            hook()
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        data = self.stats.snapshot()
+        data["faults_injected"] = self.faults.injected_counts()
+        return data
+
+    def install(self, app: web.Application) -> None:
+        """Add the counting and fault middlewares and the ``/_emulator/`` control routes."""
+        app[ROUTE_NAMES] = {}
+        app.middlewares.append(self._count_middleware)
+        app.middlewares.append(self.faults.middleware)
+        app.router.add_get(CONTROL_PREFIX + "stats", self._get_stats)
+        app.router.add_get(CONTROL_PREFIX + "faults", self._get_faults)
+        app.router.add_post(CONTROL_PREFIX + "faults", self._post_faults)
+        app.router.add_delete(CONTROL_PREFIX + "faults", self._delete_faults)
+        app.router.add_post(CONTROL_PREFIX + "reset", self._post_reset)
+
+    def add_route(
+        self,
+        app: web.Application,
+        method: str,
+        path: str,
+        handler: Handler,
+        name: str,
+        prefixes: Sequence[str] = ("",),
+    ) -> None:
+        """Serve ``handler`` at ``path`` under each prefix; requests are counted as ``"METHOD name"``."""
+        for prefix in prefixes:
+            route = app.router.add_route(method, prefix + path, handler)
+            app[ROUTE_NAMES][route] = name
+
+    @web.middleware
+    async def _count_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_control_path(request.path):
+            route: AbstractRoute | None = request.match_info.route
+            name = request.app[ROUTE_NAMES].get(route, "unknown")
+            self.stats.record(request.method, name, request.raw_path)
+        return await handler(request)
+
+    async def _get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats_snapshot())
+
+    async def _get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.faults.describe())
+
+    async def _post_faults(self, request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            items = data if isinstance(data, list) else [data]
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ValueError("a fault must be a JSON object")
+                if "fault_rate" in item or "fault_kinds" in item:
+                    self.faults.set_random(
+                        float(item.get("fault_rate", self.faults.fault_rate)),
+                        item.get("fault_kinds"),
+                        item.get("seed"),
+                        item.get("retry_after"),
+                        item.get("slow_seconds"),
+                    )
+                else:
+                    self.faults.add_rule(FaultRule.from_dict(item))
+        except (ValueError, TypeError, re.error) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(self.faults.describe())
+
+    async def _delete_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return web.json_response(self.faults.describe())
+
+    async def _post_reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"reset": True})
+
+
+def bearer_auth_error(request: web.Request, token: str | None) -> web.Response | None:
+    """A 401 reply when ``token`` is set and the request lacks ``Authorization: Bearer <token>``."""
+    if token is None:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if not header:
+        message = "Unauthorized: missing Authorization header with a bearer token"
+    elif scheme.lower() != "bearer" or value.strip() != token:
+        message = "Unauthorized: invalid bearer token"
+    else:
+        return None
+    return web.Response(status=401, text=message, headers={"WWW-Authenticate": 'Bearer realm="emulator"'})
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """States entered one after another by wall clock: no background task advances anything.
+
+    ``phases`` is an ordered list of ``(state, seconds)``; after the last one the run is in ``final``
+    for ever (``final=None`` keeps the last phase's state).
+    """
+
+    start: float
+    phases: tuple[tuple[str, float], ...]
+    final: str | None = None
+
+    def state_at(self, now: float) -> str:
+        elapsed = now - self.start
+        for state, seconds in self.phases:
+            if elapsed < seconds:
+                return state
+            elapsed -= seconds
+        if self.final is not None:
+            return self.final
+        return self.phases[-1][0] if self.phases else ""
+
+    def entered_at(self, state: str) -> float | None:
+        """When ``state`` begins (possibly in the future); ``None`` if the timeline never reaches it."""
+        moment = self.start
+        for phase, seconds in self.phases:
+            if phase == state:
+                return moment
+            moment += seconds
+        return moment if state == self.final else None
+
+    def ends_at(self) -> float:
+        """When ``final`` is reached (``inf`` when a phase lasts for ever)."""
+        return self.start + sum(seconds for _, seconds in self.phases)
+
+
+class EmulatorServer:
+    """Runs an aiohttp application on a loopback port, in a background thread with its own event loop."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        shutdown_timeout: float = 0.5,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.url = ""
+        self._shutdown_timeout = shutdown_timeout
+        self._start_timeout = start_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self) -> str:
+        """Start serving; returns the base URL, e.g. ``http://127.0.0.1:40123``."""
+        if self._thread is not None:
+            return self.url
+        self._thread = threading.Thread(target=self._run, name="emulator-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self._start_timeout):
+            raise RuntimeError("emulator server did not start in time")
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError(f"emulator server failed to start: {self._error}") from self._error
+        return self.url
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._setup())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _setup(self) -> None:
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        await runner.setup()
+        self._runner = runner
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self.port = int(runner.addresses[0][1])
+        self.url = f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving and join the thread; safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._runner is not None:
+            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
+            future.result(timeout=self._shutdown_timeout + 10)
+            self._runner = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+        self._loop = None
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class EmulatorCli:
+    """How the ``python -m airflow_provider_pipelines.emulators`` CLI builds one platform's emulator.
+
+    ``add_arguments`` adds the platform's own options; ``create_app`` builds the application from the
+    parsed options (common ones: ``token``, ``fault_rate``, ``fault_kinds``, ``seed``, ``retry_after``).
+    """
+
+    name: str
+    default_port: int
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    create_app: Callable[[argparse.Namespace], web.Application]
+    description: str = ""
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options every emulator understands."""
+    parser.add_argument("--token", default=None, help="require 'Authorization: Bearer <token>'")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="fraction of requests faulted (0..1)")
+    parser.add_argument(
+        "--fault-kinds",
+        default="500,502,503,429,drop,malformed",
+        help=f"comma-separated kinds among {','.join(sorted(FAULT_KINDS))}",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed of the random fault generator")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of 429 faults, seconds")
+    parser.add_argument("--slow-seconds", type=float, default=2.0, help="delay of 'slow' faults, seconds")
+
+
+def parse_kinds(text: str) -> list[str]:
+    return [kind.strip() for kind in text.split(",") if kind.strip()]
+
+
+def now() -> float:
+    """Wall clock used by the emulators (epoch seconds)."""
+    return time.time()

@@ -1,0 +1,846 @@
+"""CDAP / Cloud Data Fusion REST API emulator (the subset used to start, watch, stop and explain runs).
+
+Strict where CDAP's documents are explicit (batch start answers 200 with per-item status codes, a fresh
+run's record may 404 for a while, run-level vs program-level stop), configurable where they are silent.
+Served at the root (self-hosted CDAP router) and under ``/api`` (Data Fusion's ``apiEndpoint``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_pipelines.emulators.base import (
+    CONTROL_PREFIX,
+    EmulatorCli,
+    EmulatorCore,
+    EmulatorServer,
+    FaultInjector,
+    FaultRule,
+    Handler,
+    RequestStats,
+    Timeline,
+    bearer_auth_error,
+    is_control_path,
+    now,
+    parse_kinds,
+)
+
+PREFIXES = ("", "/api")
+TERMINAL = frozenset({"COMPLETED", "FAILED", "KILLED", "REJECTED"})
+OUTCOMES = frozenset({"COMPLETED", "FAILED", "KILLED"})
+DEFAULT_NAMESPACE = "default"
+PROFILE = {"profileName": "native", "namespace": "system", "entity": "PROFILE"}
+PROGRAM_PATH = "/v3/namespaces/{ns}/apps/{app}/{ptype:workflows|spark}/{program}"
+
+
+@dataclass(frozen=True)
+class ProgramKind:
+    """A CDAP program a pipeline runs as: batch (a workflow) or streaming (a Spark program)."""
+
+    name: str
+    program_type: str
+    path_segment: str
+    program_id: str
+
+
+BATCH = ProgramKind("batch", "Workflow", "workflows", "DataPipelineWorkflow")
+STREAMING = ProgramKind("streaming", "Spark", "spark", "DataStreamsSparkStreaming")
+KINDS_BY_TYPE = {"workflow": BATCH, "spark": STREAMING}
+KINDS_BY_SEGMENT = {BATCH.path_segment: BATCH, STREAMING.path_segment: STREAMING}
+KINDS_BY_NAME = {BATCH.name: BATCH, STREAMING.name: STREAMING}
+
+
+@dataclass
+class CdapEmulatorConfig:
+    """Settings of a CDAP emulator; all timings in seconds. Read on every request, so tests may change it."""
+
+    pending_seconds: float = 1.0
+    starting_seconds: float = 1.0
+    running_seconds: float = 3.0
+    not_found_seconds: float = 0.0
+    stop_seconds: float = 0.5
+    token: str | None = None
+    auto_create: bool = True
+    max_concurrent_runs: int | None = None
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
+    seed: int | None = None
+    retry_after: float = 1.0
+    slow_seconds: float = 2.0
+    long_factor: float = 100.0
+
+
+@dataclass
+class PipelineBehaviour:
+    """Per-pipeline overrides; ``None`` means "from the name conventions, else from the config"."""
+
+    outcome: str | None = None
+    pending_seconds: float | None = None
+    starting_seconds: float | None = None
+    running_seconds: float | None = None
+    not_found_seconds: float | None = None
+    start_error: dict[str, Any] | None = None
+    exists: bool | None = None
+    program: str | None = None
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``changes`` (JSON names); raises ``ValueError`` on unknown fields or bad values."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown pipeline settings {sorted(unknown)}: use {sorted(known)}")
+        for name, value in changes.items():
+            setattr(self, name, _check_setting(name, value))
+
+
+def _check_setting(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name == "outcome":
+        outcome = str(value).upper()
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
+        return outcome
+    if name.endswith("_seconds"):
+        seconds = float(value)
+        if seconds < 0:
+            raise ValueError(f"{name} must not be negative")
+        return seconds
+    if name == "start_error":
+        if not isinstance(value, dict) or "statusCode" not in value:
+            raise ValueError("start_error must be an object with 'statusCode' and 'error'")
+        return {"statusCode": int(value["statusCode"]), "error": str(value.get("error", "Conflict"))}
+    if name == "exists":
+        return bool(value)
+    if name == "program":
+        if value not in KINDS_BY_NAME:
+            raise ValueError(f"program must be one of {sorted(KINDS_BY_NAME)}")
+        return value
+    return value
+
+
+@dataclass
+class CdapRun:
+    """One program run; its status follows its timeline, or the stop timeline once stopped."""
+
+    namespace: str
+    app: str
+    run_id: str
+    kind: ProgramKind
+    runtime_args: dict[str, Any]
+    created: float
+    visible_at: float
+    timeline: Timeline
+    phase_id: str = field(default_factory=lambda: str(uuid.uuid1()))
+    stopped_at: float | None = None
+    killed_at: float | None = None
+
+    def status(self, at: float) -> str:
+        if self.stopped_at is not None and self.killed_at is not None and at >= self.stopped_at:
+            return "STOPPING" if at < self.killed_at else "KILLED"
+        return self.timeline.state_at(at)
+
+    def end_time(self, at: float) -> float | None:
+        status = self.status(at)
+        if status not in TERMINAL:
+            return None
+        if self.killed_at is not None and self.stopped_at is not None and at >= self.stopped_at:
+            return self.killed_at
+        return self.timeline.ends_at()
+
+    def running_since(self, at: float) -> float | None:
+        running = self.timeline.entered_at("RUNNING")
+        if running is None or running > at:
+            return None
+        if self.stopped_at is not None and self.stopped_at <= running:
+            return None
+        return running
+
+    def record(self, at: float) -> dict[str, Any]:
+        """The run record exactly as CDAP shapes it."""
+        status = self.status(at)
+        data: dict[str, Any] = {"runid": self.run_id, "starting": int(self.created)}
+        running = self.running_since(at)
+        if running is not None:
+            data["start"] = int(running)
+        end = self.end_time(at)
+        if end is not None:
+            data["end"] = int(end)
+        data["status"] = status
+        properties: dict[str, str] = {"runtimeArgs": json.dumps(self.runtime_args, separators=(",", ":"))}
+        if self.kind is BATCH:
+            properties["phase-1"] = self.phase_id
+        data["properties"] = properties
+        cluster: dict[str, Any] = {"status": _cluster_status(status)}
+        if end is not None:
+            cluster["end"] = int(end)
+        cluster["numNodes"] = 0
+        data["cluster"] = cluster
+        data["profile"] = dict(PROFILE)
+        return data
+
+    def log_lines(self, at: float) -> list[tuple[float, str, str]]:
+        """``(time, level, message)`` for every event reached by ``at``."""
+        lines: list[tuple[float, str, str]] = [
+            (
+                self.created,
+                "INFO",
+                f"Pipeline '{self.app}' is started by user 'root' with arguments "
+                f"{json.dumps(self.runtime_args)}",
+            )
+        ]
+        starting = self.timeline.entered_at("STARTING")
+        if (
+            starting is not None
+            and starting <= at
+            and (self.stopped_at is None or starting < self.stopped_at)
+        ):
+            lines.append((starting, "INFO", f"Starting {self.kind.program_id} of pipeline '{self.app}'"))
+        running = self.running_since(at)
+        if running is not None:
+            lines.append((running, "INFO", f"Pipeline '{self.app}' is running, phase 'phase-1'"))
+        if self.stopped_at is not None and self.stopped_at <= at:
+            lines.append((self.stopped_at, "INFO", f"Received a request to stop run {self.run_id}"))
+        status = self.status(at)
+        end = self.end_time(at)
+        if end is not None:
+            lines.extend(self._end_lines(status, end))
+        return lines
+
+    def _end_lines(self, status: str, end: float) -> list[tuple[float, str, str]]:
+        if status == "COMPLETED":
+            return [(end, "INFO", f"Pipeline '{self.app}' succeeded.")]
+        if status == "KILLED":
+            return [(end, "WARN", f"Pipeline '{self.app}' was killed.")]
+        return [
+            (
+                end,
+                "ERROR",
+                "Spark program 'phase-1' failed with error: java.lang.IllegalStateException: "
+                "Simulated failure in stage 'Wrangler': column 'body' not found",
+            ),
+            (end, "ERROR", "\tat io.cdap.wrangler.Wrangler.transform(Wrangler.java:376)"),
+            (end, "ERROR", f"Pipeline '{self.app}' failed."),
+        ]
+
+
+def _cluster_status(status: str) -> str:
+    if status == "PENDING":
+        return "PROVISIONING"
+    if status in TERMINAL:
+        return "DEPROVISIONED"
+    return "PROVISIONED"
+
+
+def _format_log(at: float, level: str, message: str) -> str:
+    stamp = datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
+    return f"{stamp} - {level:<5} [main:i.c.c.d.SmartWorkflow@1] - {message}"
+
+
+class _BadRequest(Exception):
+    """A whole-request error: status and text body."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class CdapEmulator:
+    """In-memory CDAP: namespaces, pipelines, runs; builds the aiohttp application serving them."""
+
+    def __init__(self, config: CdapEmulatorConfig | None = None) -> None:
+        self.config = config if config is not None else CdapEmulatorConfig()
+        self._initial_config = copy.deepcopy(self.config)
+        self._lock = threading.RLock()
+        self.core = EmulatorCore(
+            RequestStats(
+                counters=("starts", "program_level_stops", "program_level_starts"),
+                keyed_counters=("starts_by_pipeline", "run_stops"),
+            ),
+            FaultInjector(
+                self.config.fault_rate,
+                self.config.fault_kinds,
+                self.config.seed,
+                self.config.retry_after,
+                self.config.slow_seconds,
+            ),
+        )
+        self.core.reset_hooks.append(self._reset_state)
+        self._namespaces: set[str] = {DEFAULT_NAMESPACE}
+        self._apps: dict[tuple[str, str], ProgramKind] = {}
+        self._pipelines: dict[tuple[str, str], PipelineBehaviour] = {}
+        self._runs: dict[tuple[str, str, str], CdapRun] = {}
+
+    # ----- Python API (also used by the control routes) -----
+
+    def reset(self) -> None:
+        """Back to the as-started state: no runs, pipelines, faults or counts; the initial config."""
+        self.core.reset()
+
+    def _reset_state(self) -> None:
+        with self._lock:
+            for item in dataclasses.fields(self._initial_config):
+                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            self._namespaces = {DEFAULT_NAMESPACE}
+            self._apps.clear()
+            self._pipelines.clear()
+            self._runs.clear()
+        self.core.faults.clear()
+        self.core.faults.set_random(
+            self.config.fault_rate,
+            self.config.fault_kinds,
+            self.config.seed,
+            self.config.retry_after,
+            self.config.slow_seconds,
+        )
+
+    def configure_pipeline(self, namespace: str, app: str, changes: dict[str, Any]) -> None:
+        """Change a pipeline's behaviour (only the given fields); creates its namespace."""
+        with self._lock:
+            behaviour = copy.deepcopy(self._pipelines.get((namespace, app), PipelineBehaviour()))
+            behaviour.update(changes)
+            self._pipelines[(namespace, app)] = behaviour
+            self._namespaces.add(namespace)
+
+    def run_records(self, namespace: str | None = None, app: str | None = None) -> list[dict[str, Any]]:
+        """Every run's record, newest first, including runs whose record still answers 404."""
+        at = now()
+        with self._lock:
+            runs = [
+                run
+                for run in self._runs.values()
+                if (namespace is None or run.namespace == namespace) and (app is None or run.app == app)
+            ]
+            runs.sort(key=lambda run: run.created, reverse=True)
+            return [dict(run.record(at), namespace=run.namespace, app=run.app) for run in runs]
+
+    # ----- application -----
+
+    def create_app(self) -> web.Application:
+        app = web.Application()
+        self.core.install(app)
+        app.middlewares.append(self._auth_middleware)
+        routes: list[tuple[str, str, Handler, str]] = [
+            ("GET", "/ping", self._ping, "ping"),
+            ("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace"),
+            ("POST", "/v3/namespaces/{ns}/start", self._start, "start"),
+            ("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs"),
+            ("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run"),
+            ("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run"),
+            ("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs"),
+            ("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program"),
+            ("POST", PROGRAM_PATH + "/start", self._start_program, "start_program"),
+        ]
+        for method, path, handler, name in routes:
+            self.core.add_route(app, method, path, handler, name, PREFIXES)
+        app.router.add_put(CONTROL_PREFIX + "cdap/pipelines/{ns}/{app}", self._put_pipeline)
+        app.router.add_get(CONTROL_PREFIX + "cdap/runs", self._get_all_runs)
+        return app
+
+    @web.middleware
+    async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path.removeprefix("/api")
+        if not is_control_path(request.path) and path.startswith("/v3/"):
+            error = bearer_auth_error(request, self.config.token)
+            if error is not None:
+                return error
+        return await handler(request)
+
+    async def _ping(self, request: web.Request) -> web.Response:
+        return web.Response(text="OK.")
+
+    async def _get_namespace(self, request: web.Request) -> web.Response:
+        ns = request.match_info["ns"]
+        with self._lock:
+            known = ns in self._namespaces
+        if not known:
+            return web.Response(status=404, text=f"Namespace '{ns}' was not found.")
+        description = (
+            "This is the default namespace, which is automatically created, and is always available."
+        )
+        if ns != DEFAULT_NAMESPACE:
+            description = f"Namespace {ns}"
+        return web.json_response({"name": ns, "description": description, "config": {}})
+
+    # ----- starting runs -----
+
+    async def _start(self, request: web.Request) -> web.Response:
+        ns = request.match_info["ns"]
+        try:
+            items = _parse_batch(await request.read())
+            with self._lock:
+                results = self._start_items(ns, items)
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        return web.json_response(results)
+
+    def _start_items(self, ns: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self._require_namespace(ns)
+        at = now()
+        results: list[dict[str, Any]] = []
+        planned: list[tuple[str, ProgramKind, dict[str, Any]]] = []
+        for item in items:
+            error = self._check_item(ns, item, planned, at)
+            echo = {
+                "appId": item["appId"],
+                "programType": item["programType"],
+                "programId": item["programId"],
+            }
+            if error is not None:
+                results.append({"statusCode": error[0], "error": error[1], **echo})
+                continue
+            kind = KINDS_BY_TYPE[str(item["programType"]).lower()]
+            args = item.get("runtimeargs") or {}
+            planned.append((item["appId"], kind, args))
+            results.append({"statusCode": 200})
+        limit = self.config.max_concurrent_runs
+        if planned and limit is not None and self._active_runs(at) + len(planned) > limit:
+            raise _BadRequest(
+                429, f"Cannot start {len(planned)} run(s): the limit of {limit} concurrent runs is reached."
+            )
+        created = iter(planned)
+        for result in results:
+            if result["statusCode"] == 200:
+                app, kind, args = next(created)
+                run = self._create_run(ns, app, kind, args, at)
+                result.update(
+                    runId=run.run_id, appId=app, programType=kind.program_type, programId=kind.program_id
+                )
+        return results
+
+    def _require_namespace(self, ns: str) -> None:
+        if ns in self._namespaces:
+            return
+        if not self.config.auto_create:
+            raise _BadRequest(404, f"Namespace '{ns}' was not found.")
+        self._namespaces.add(ns)
+
+    def _check_item(
+        self, ns: str, item: dict[str, Any], planned: list[tuple[str, ProgramKind, dict[str, Any]]], at: float
+    ) -> tuple[int, str] | None:
+        app = item["appId"]
+        program_type = str(item["programType"])
+        kind = KINDS_BY_TYPE.get(program_type.lower())
+        if kind is None:
+            return 400, f"Invalid program type '{program_type}': a pipeline runs as 'workflow' or 'spark'."
+        if item["programId"] != kind.program_id:
+            return 400, (
+                f"Program '{item['programId']}' of type {kind.program_type} does not exist in app '{app}': "
+                f"a pipeline's {kind.program_type} program is '{kind.program_id}'."
+            )
+        args = item.get("runtimeargs")
+        if args is not None and not isinstance(args, dict):
+            return 400, "'runtimeargs' must be a JSON object of strings."
+        behaviour = self._pipelines.get((ns, app), PipelineBehaviour())
+        if not self._exists(ns, app, behaviour):
+            return 404, f"App: {app} not found"
+        known = self._program_of(ns, app, behaviour)
+        if known is not None and known is not kind:
+            return 400, (
+                f"App '{app}' is a {known.name} pipeline: start it with programType "
+                f"'{known.program_type.lower()}' and programId '{known.program_id}'."
+            )
+        if behaviour.start_error is not None:
+            return behaviour.start_error["statusCode"], behaviour.start_error["error"]
+        if kind is STREAMING and (
+            any(p[0] == app and p[1] is kind for p in planned) or self._active_runs(at, ns, app) > 0
+        ):
+            return 409, f"Program '{app}.{kind.program_id}' is already running."
+        return None
+
+    def _exists(self, ns: str, app: str, behaviour: PipelineBehaviour) -> bool:
+        if behaviour.exists is not None:
+            return behaviour.exists
+        if "missing" in app.lower():
+            return False
+        return (ns, app) in self._pipelines or (ns, app) in self._apps or self.config.auto_create
+
+    def _program_of(self, ns: str, app: str, behaviour: PipelineBehaviour) -> ProgramKind | None:
+        if behaviour.program is not None:
+            return KINDS_BY_NAME[behaviour.program]
+        return self._apps.get((ns, app))
+
+    def _active_runs(self, at: float, ns: str | None = None, app: str | None = None) -> int:
+        return sum(
+            1
+            for run in self._runs.values()
+            if run.status(at) not in TERMINAL and (ns is None or (run.namespace, run.app) == (ns, app))
+        )
+
+    def _create_run(self, ns: str, app: str, kind: ProgramKind, args: dict[str, Any], at: float) -> CdapRun:
+        behaviour = self._pipelines.get((ns, app), PipelineBehaviour())
+        config = self.config
+        name = app.lower()
+        outcome = behaviour.outcome
+        if outcome is None and "fail" in name:
+            outcome = "FAILED"
+        if outcome is None and "killed" in name:
+            outcome = "KILLED"
+        if outcome is None and kind is BATCH:
+            outcome = "COMPLETED"
+        running = behaviour.running_seconds
+        if running is None:
+            running = config.running_seconds * (config.long_factor if "long" in name else 1.0)
+        phases = (
+            ("PENDING", _pick(behaviour.pending_seconds, config.pending_seconds)),
+            ("STARTING", _pick(behaviour.starting_seconds, config.starting_seconds)),
+            ("RUNNING", running if outcome is not None else float("inf")),
+        )
+        runtime_args = {str(k): v for k, v in args.items()}
+        runtime_args.setdefault("logical.start.time", str(int(at * 1000)))
+        run = CdapRun(
+            namespace=ns,
+            app=app,
+            run_id=str(uuid.uuid1()),
+            kind=kind,
+            runtime_args=runtime_args,
+            created=at,
+            visible_at=at + _pick(behaviour.not_found_seconds, config.not_found_seconds),
+            timeline=Timeline(at, phases, outcome),
+        )
+        self._runs[(ns, app, run.run_id)] = run
+        self._apps.setdefault((ns, app), kind)
+        self.core.stats.incr("starts")
+        self.core.stats.incr("starts_by_pipeline", f"{ns}/{app}")
+        return run
+
+    async def _start_program(self, request: web.Request) -> web.Response:
+        """The single-program start: creates a run but, as in CDAP, answers with an empty body."""
+        ns, app = request.match_info["ns"], request.match_info["app"]
+        self.core.stats.incr("program_level_starts")
+        try:
+            kind = _program_kind(request)
+            raw = await request.read()
+            args = json.loads(raw) if raw.strip() else {}
+            item = {
+                "appId": app,
+                "programType": kind.program_type,
+                "programId": kind.program_id,
+                "runtimeargs": args,
+            }
+            with self._lock:
+                result = self._start_items(ns, [item])[0]
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        except ValueError:
+            return web.Response(status=400, text="Invalid runtime arguments: expected a JSON object.")
+        if result["statusCode"] != 200:
+            return web.Response(status=result["statusCode"], text=result["error"])
+        return web.Response()
+
+    # ----- reading runs -----
+
+    def _visible_run(self, request: web.Request, at: float) -> CdapRun:
+        kind = _program_kind(request)
+        info = request.match_info
+        run = self._runs.get((info["ns"], info["app"], info["runid"]))
+        if run is None or run.kind is not kind or at < run.visible_at:
+            raise _BadRequest(404, f"'runid' '{info['runid']}' not found.")
+        return run
+
+    async def _get_run(self, request: web.Request) -> web.Response:
+        at = now()
+        try:
+            with self._lock:
+                record = self._visible_run(request, at).record(at)
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        return web.json_response(record)
+
+    async def _list_runs(self, request: web.Request) -> web.Response:
+        at = now()
+        info, query = request.match_info, request.query
+        try:
+            kind = _program_kind(request)
+            status = query.get("status", "").upper()
+            start = _int_param(query, "start", 0)
+            end = _int_param(query, "end", 2**63 - 1)
+            limit = _int_param(query, "limit", 100)
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        with self._lock:
+            runs = [
+                run
+                for run in self._runs.values()
+                if (run.namespace, run.app) == (info["ns"], info["app"])
+                and run.kind is kind
+                and at >= run.visible_at
+                and start <= int(run.created) <= end
+                and status in ("", "ALL", run.status(at))
+            ]
+            runs.sort(key=lambda run: run.created, reverse=True)
+            records = [run.record(at) for run in runs[: max(limit, 0)]]
+        return web.json_response(records)
+
+    async def _get_logs(self, request: web.Request) -> web.Response:
+        at = now()
+        try:
+            start = _int_param(request.query, "start", 0)
+            stop = _int_param(request.query, "stop", 2**63 - 1)
+            with self._lock:
+                lines = self._visible_run(request, at).log_lines(at)
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        text = "".join(
+            _format_log(moment, level, message) + "\n"
+            for moment, level, message in sorted(lines, key=lambda line: line[0])
+            if start <= moment < stop
+        )
+        return web.Response(text=text)
+
+    # ----- stopping runs -----
+
+    async def _stop_run(self, request: web.Request) -> web.Response:
+        at = now()
+        info = request.match_info
+        self.core.stats.incr("run_stops", f"{info['ns']}/{info['app']}/{info['runid']}")
+        try:
+            with self._lock:
+                run = self._visible_run(request, at)
+                self._stop(run, at)
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        return web.Response()
+
+    def _stop(self, run: CdapRun, at: float) -> None:
+        status = run.status(at)
+        if status in TERMINAL:
+            raise _BadRequest(
+                400,
+                f"Program run 'program_run:{run.namespace}.{run.app}.-SNAPSHOT."
+                f"{run.kind.program_type.lower()}.{run.kind.program_id}.{run.run_id}' is not running.",
+            )
+        if status != "STOPPING":
+            run.stopped_at = at
+            run.killed_at = at + self.config.stop_seconds
+
+    async def _stop_program(self, request: web.Request) -> web.Response:
+        """Program-level stop: stops one arbitrary running run (the oldest). Never right for a given run."""
+        at = now()
+        info = request.match_info
+        self.core.stats.incr("program_level_stops")
+        try:
+            kind = _program_kind(request)
+            with self._lock:
+                candidates = sorted(
+                    (
+                        run
+                        for run in self._runs.values()
+                        if (run.namespace, run.app) == (info["ns"], info["app"])
+                        and run.kind is kind
+                        and at >= run.visible_at
+                        and run.status(at) not in TERMINAL | {"STOPPING"}
+                    ),
+                    key=lambda run: run.created,
+                )
+                if not candidates:
+                    raise _BadRequest(400, f"Program '{info['app']}.{kind.program_id}' is not running.")
+                self._stop(candidates[0], at)
+        except _BadRequest as exc:
+            return web.Response(status=exc.status, text=exc.text)
+        return web.Response()
+
+    # ----- control routes -----
+
+    async def _put_pipeline(self, request: web.Request) -> web.Response:
+        try:
+            changes = await request.json()
+            if not isinstance(changes, dict):
+                raise ValueError("expected a JSON object")
+            self.configure_pipeline(request.match_info["ns"], request.match_info["app"], changes)
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        with self._lock:
+            behaviour = self._pipelines[(request.match_info["ns"], request.match_info["app"])]
+            return web.json_response(dataclasses.asdict(behaviour))
+
+    async def _get_all_runs(self, request: web.Request) -> web.Response:
+        return web.json_response(self.run_records(request.query.get("namespace"), request.query.get("app")))
+
+
+def _pick(override: float | None, default: float) -> float:
+    return default if override is None else override
+
+
+def _program_kind(request: web.Request) -> ProgramKind:
+    kind = KINDS_BY_SEGMENT[request.match_info["ptype"]]
+    program = request.match_info["program"]
+    if program != kind.program_id:
+        raise _BadRequest(404, f"Program '{program}' of type {kind.program_type} was not found.")
+    return kind
+
+
+def _int_param(query: Any, name: str, default: int) -> int:
+    value = query.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise _BadRequest(400, f"Invalid value for '{name}': {value!r} is not an integer.") from None
+
+
+def _parse_batch(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        raise _BadRequest(400, "Invalid request body: expected a JSON array of programs.") from None
+    if not isinstance(body, list):
+        raise _BadRequest(400, "Invalid request body: expected a JSON array of programs.")
+    for item in body:
+        if not isinstance(item, dict):
+            raise _BadRequest(400, "Invalid request body: each program must be a JSON object.")
+        for key in ("appId", "programType", "programId"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise _BadRequest(400, f"'{key}' must be specified.")
+    return body
+
+
+def create_cdap_app(config: CdapEmulatorConfig | None = None) -> web.Application:
+    """A fresh CDAP emulator application (its state is reachable only over HTTP)."""
+    return CdapEmulator(config).create_app()
+
+
+class CdapEmulatorHandle:
+    """A running CDAP emulator plus direct control of its state, for tests.
+
+    ``url`` is the root (self-hosted CDAP); ``api_url`` is the same server under ``/api`` (Data Fusion).
+    ``config`` is live: changes apply to the next request; :meth:`reset` restores the initial values.
+    """
+
+    def __init__(self, emulator: CdapEmulator, server: EmulatorServer) -> None:
+        self.emulator = emulator
+        self.server = server
+        self.url = server.url
+
+    @classmethod
+    def start(
+        cls, config: CdapEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> CdapEmulatorHandle:
+        emulator = CdapEmulator(config)
+        server = EmulatorServer(emulator.create_app(), host=host, port=port)
+        server.start()
+        return cls(emulator, server)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api"
+
+    @property
+    def config(self) -> CdapEmulatorConfig:
+        return self.emulator.config
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> CdapEmulatorHandle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def configure_pipeline(self, name: str, namespace: str = DEFAULT_NAMESPACE, **behaviour: Any) -> None:
+        """E.g. ``configure_pipeline("p", outcome="FAILED", running_seconds=0.2, start_error=None)``."""
+        self.emulator.configure_pipeline(namespace, name, behaviour)
+
+    def add_fault(
+        self,
+        method: str | None,
+        path_regex: str | None,
+        kind_or_status: str | int,
+        times: int = 1,
+        retry_after: float | None = None,
+        body: str | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """Fault the next ``times`` requests matching ``method`` (``None``: any) and ``path_regex``."""
+        rule = FaultRule(
+            kind=str(kind_or_status),
+            method=method,
+            path=path_regex,
+            times=times,
+            retry_after=retry_after,
+            body=body,
+            seconds=seconds,
+        )
+        self.emulator.core.faults.add_rule(rule)
+
+    def set_random_faults(
+        self,
+        rate: float,
+        kinds: list[str] | tuple[str, ...] | None = None,
+        seed: int | None = None,
+        retry_after: float | None = None,
+        slow_seconds: float | None = None,
+    ) -> None:
+        self.emulator.core.faults.set_random(rate, kinds, seed, retry_after, slow_seconds)
+
+    def clear_faults(self) -> None:
+        self.emulator.core.faults.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return self.emulator.core.stats_snapshot()
+
+    def runs(self, namespace: str = DEFAULT_NAMESPACE, app: str | None = None) -> list[dict[str, Any]]:
+        """Run records of a namespace (and app), newest first; each also carries ``namespace``/``app``."""
+        return self.emulator.run_records(namespace, app)
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+
+def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = CdapEmulatorConfig()
+    for name in ("pending", "starting", "running", "not_found", "stop"):
+        option = "--" + name.replace("_", "-") + "-seconds"
+        default = getattr(defaults, f"{name}_seconds")
+        parser.add_argument(option, type=float, default=default, help=f"default {default}")
+    parser.add_argument("--max-concurrent-runs", type=int, default=None)
+    parser.add_argument(
+        "--no-auto-create", dest="auto_create", action="store_false", help="unknown pipelines answer 404"
+    )
+
+
+def _app_from_cli(args: argparse.Namespace) -> web.Application:
+    config = CdapEmulatorConfig(
+        pending_seconds=args.pending_seconds,
+        starting_seconds=args.starting_seconds,
+        running_seconds=args.running_seconds,
+        not_found_seconds=args.not_found_seconds,
+        stop_seconds=args.stop_seconds,
+        token=args.token,
+        auto_create=args.auto_create,
+        max_concurrent_runs=args.max_concurrent_runs,
+        fault_rate=args.fault_rate,
+        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
+        seed=args.seed,
+        retry_after=args.retry_after,
+        slow_seconds=args.slow_seconds,
+    )
+    return create_cdap_app(config)
+
+
+CLI = EmulatorCli(
+    name="cdap",
+    default_port=11015,
+    add_arguments=_add_cli_arguments,
+    create_app=_app_from_cli,
+    description="CDAP / Cloud Data Fusion REST API",
+)

@@ -1,0 +1,63 @@
+"""pytest fixtures serving the emulators (registered as the ``pipelines_emulators`` pytest11 plugin).
+
+- ``cdap_emulator``: a CDAP emulator shared by the session, reset before each test, fast timings.
+- ``cdap_emulator_factory(**config)``: a dedicated CDAP emulator with your config, stopped after the test.
+
+Only light imports here: every pytest run of every project with this provider installed loads this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
+
+FAST_CDAP_TIMINGS: dict[str, Any] = {
+    "pending_seconds": 0.1,
+    "starting_seconds": 0.1,
+    "running_seconds": 0.3,
+    "not_found_seconds": 0.0,
+    "stop_seconds": 0.1,
+}
+
+
+def start_cdap_emulator(**config: Any) -> CdapEmulatorHandle:
+    """Start a CDAP emulator on a free loopback port; fast timings unless ``config`` says otherwise."""
+    from airflow_provider_pipelines.emulators.cdap import CdapEmulatorConfig, CdapEmulatorHandle
+
+    return CdapEmulatorHandle.start(CdapEmulatorConfig(**{**FAST_CDAP_TIMINGS, **config}))
+
+
+@pytest.fixture(scope="session")
+def _cdap_emulator_session() -> Iterator[CdapEmulatorHandle]:
+    handle = start_cdap_emulator()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def cdap_emulator(_cdap_emulator_session: CdapEmulatorHandle) -> CdapEmulatorHandle:
+    """The session's CDAP emulator, reset to its initial state (runs, faults, config) for this test."""
+    _cdap_emulator_session.reset()
+    return _cdap_emulator_session
+
+
+@pytest.fixture
+def cdap_emulator_factory() -> Iterator[Callable[..., CdapEmulatorHandle]]:
+    """Call with ``CdapEmulatorConfig`` fields to get a dedicated emulator, stopped at teardown."""
+    started: list[CdapEmulatorHandle] = []
+
+    def factory(**config: Any) -> CdapEmulatorHandle:
+        handle = start_cdap_emulator(**config)
+        started.append(handle)
+        return handle
+
+    yield factory
+    for handle in started:
+        handle.stop()

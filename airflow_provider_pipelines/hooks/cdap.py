@@ -1,0 +1,310 @@
+"""CDAP / Google Cloud Data Fusion: the REST API of pipeline runs, declared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
+from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+PipelineType = Literal["batch", "streaming"]
+
+# programType, programId and the path segments of each kind of pipeline.
+PROGRAMS: dict[str, tuple[str, str, str]] = {
+    "batch": ("workflow", "DataPipelineWorkflow", "workflows"),
+    "streaming": ("spark", "DataStreamsSparkStreaming", "spark"),
+}
+MARKER_ARG = "airflow.pipelines.task"
+CDAP_STATES = StateMap(
+    {
+        "PENDING": RunState.PENDING,
+        "STARTING": RunState.PENDING,
+        "RUNNING": RunState.RUNNING,
+        "SUSPENDED": RunState.RUNNING,
+        "RESUMING": RunState.RUNNING,
+        "STOPPING": RunState.RUNNING,
+        "COMPLETED": RunState.SUCCESS,
+        "FAILED": RunState.FAILED,
+        "KILLED": RunState.FAILED,
+        "REJECTED": RunState.FAILED,
+    }
+)
+
+
+def program(pipeline_type: str) -> tuple[str, str, str]:
+    try:
+        return PROGRAMS[pipeline_type]
+    except KeyError:
+        raise ValueError(f"pipeline_type must be 'batch' or 'streaming', not {pipeline_type!r}") from None
+
+
+class CdapHook(PipelineHook):
+    """
+    Talks to CDAP's router or to a Cloud Data Fusion instance's ``apiEndpoint``.
+
+    Connection (type ``cdap``): **host** is the base URL (``http://cdap:11015`` or
+    ``https://<instance>-<project>-dot-<region>.datafusion.googleusercontent.com/api``).
+    Auth, by the ``auth_type`` extra or inferred: ``none``; ``bearer`` (a token in **password**);
+    ``google`` (a service-account key in the ``keyfile_dict`` or ``key_path`` extra, or, with
+    neither, application default credentials as on Cloud Composer). Other extras: ``ui_url``
+    (the UI's base URL for task links), ``verify``, ``ca_bundle``, ``connect_timeout``, ``timeout``
+    and the retry settings.
+
+    :param cdap_conn_id: the connection id (default ``cdap_default``).
+    """
+
+    platform = "CDAP"
+    conn_name_attr = "cdap_conn_id"
+    default_conn_name = "cdap_default"
+    conn_type = CDAP_CONNECTION.conn_type
+    hook_name = CDAP_CONNECTION.hook_name
+    state_map = CDAP_STATES
+    failure_log_lines = 20
+    connection_form = CDAP_CONNECTION.form
+
+    def __init__(self, cdap_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id=cdap_conn_id or kwargs.pop("conn_id", None), **kwargs)
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        extras = conn.extra_dejson
+        auth_type = str(extras.get("auth_type") or "").lower()
+        if not auth_type:
+            if extras.get("keyfile_dict") or extras.get("key_path") or extras.get("use_google_credentials"):
+                auth_type = "google"
+            else:
+                auth_type = "bearer" if conn.password else "none"
+        if auth_type == "none":
+            return Auth()
+        if auth_type == "bearer":
+            if not conn.password:
+                raise ValueError("auth_type bearer needs the token in the connection's password")
+            return BearerTokenAuth(conn.password)
+        if auth_type == "google":
+            from airflow_provider_pipelines.core.google_auth import GoogleCredentialsAuth
+
+            return GoogleCredentialsAuth(
+                keyfile_dict=extras.get("keyfile_dict"), key_path=extras.get("key_path")
+            )
+        raise ValueError(f"unknown auth_type {auth_type!r} (expected none, bearer or google)")
+
+    def ui_url(self) -> str:
+        """The UI's base URL: the ``ui_url`` extra, else the API URL without Data Fusion's ``/api``."""
+        conn = self.get_connection(self.conn_id)
+        explicit = conn.extra_dejson.get("ui_url")
+        if explicit:
+            return str(explicit).rstrip("/")
+        base = self.settings_from_connection(conn).base_url
+        return base[: -len("/api")] if base.endswith("/api") else base
+
+    def pipeline_ui_url(self, pipeline_name: str, namespace: str = "default") -> str:
+        return self.ui_url() + url_path("pipelines", "ns", namespace, "view", pipeline_name)
+
+    # -- calls --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def program_path(namespace: str, pipeline_name: str, pipeline_type: str, *rest: str) -> str:
+        _, program_id, kind = program(pipeline_type)
+        return url_path("v3", "namespaces", namespace, "apps", pipeline_name, kind, program_id, *rest)
+
+    def start_plan(
+        self,
+        pipeline_name: str,
+        namespace: str = "default",
+        runtime_args: Mapping[str, Any] | None = None,
+        pipeline_type: str = "batch",
+    ) -> Plan[str]:
+        program_type, program_id, _ = program(pipeline_type)
+        call = ApiCall(
+            "start pipeline",
+            "POST",
+            url_path("v3", "namespaces", namespace, "start"),
+            json=[
+                {
+                    "appId": pipeline_name,
+                    "programType": program_type,
+                    "programId": program_id,
+                    "runtimeargs": {str(k): str(v) for k, v in (runtime_args or {}).items()},
+                }
+            ],
+            idempotent=False,
+        )
+        reply = yield call
+        item = reply[0] if isinstance(reply, list) and reply and isinstance(reply[0], Mapping) else None
+        if item is None:
+            raise PipelineApiError(self.platform, call.name, 200, f"unexpected reply: {str(reply)[:200]!r}")
+        run_id = item.get("runId")
+        status = item.get("statusCode", 200)
+        if not run_id or status != 200:
+            message = item.get("error") or "the reply carries no run id"
+            raise PipelineApiError(self.platform, call.name, int(status), f"{pipeline_name}: {message}")
+        return str(run_id)
+
+    def get_run_plan(
+        self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
+    ) -> Plan[dict[str, Any]]:
+        path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id)
+        record = yield ApiCall("get run", "GET", path)
+        if not isinstance(record, Mapping):
+            raise PipelineApiError(self.platform, "get run", 200, f"unexpected reply: {str(record)[:200]!r}")
+        return dict(record)
+
+    def stop_run_plan(
+        self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
+    ) -> Plan[None]:
+        path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id, "stop")
+        yield ApiCall("stop run", "POST", path, expect="none")
+
+    def list_runs_plan(
+        self,
+        pipeline_name: str,
+        namespace: str = "default",
+        pipeline_type: str = "batch",
+        status: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int | None = None,
+    ) -> Plan[list[dict[str, Any]]]:
+        path = self.program_path(namespace, pipeline_name, pipeline_type, "runs")
+        params = {"status": status, "start": start, "end": end, "limit": limit}
+        runs = yield ApiCall("list runs", "GET", path, params=params)
+        if not isinstance(runs, list):
+            raise PipelineApiError(self.platform, "list runs", 200, f"unexpected reply: {str(runs)[:200]!r}")
+        return [dict(r) for r in runs if isinstance(r, Mapping)]
+
+    def logs_plan(
+        self,
+        pipeline_name: str,
+        run_id: str,
+        namespace: str = "default",
+        pipeline_type: str = "batch",
+        start: int | None = None,
+        stop: int | None = None,
+    ) -> Plan[str]:
+        path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id, "logs")
+        params = {"start": start, "stop": stop, "format": "text"}
+        text = yield ApiCall("read run logs", "GET", path, params=params, expect="text")
+        return str(text or "")
+
+    # -- the public sync API --------------------------------------------------------------------------
+
+    def start_pipeline(
+        self,
+        pipeline_name: str,
+        namespace: str = "default",
+        runtime_args: Mapping[str, Any] | None = None,
+        pipeline_type: str = "batch",
+    ) -> str:
+        """Start a run through the batch start endpoint; return its run id."""
+        return self.run(self.start_plan(pipeline_name, namespace, runtime_args, pipeline_type))
+
+    def get_run(
+        self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
+    ) -> dict[str, Any]:
+        """The run record: ``runid``, ``status``, ``starting``/``start``/``end``, ``properties``..."""
+        return self.run(self.get_run_plan(pipeline_name, run_id, namespace, pipeline_type))
+
+    def stop_run(
+        self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
+    ) -> None:
+        """Stop this run (the run-level stop; never the program-level one, which stops any run)."""
+        self.run(self.stop_run_plan(pipeline_name, run_id, namespace, pipeline_type))
+
+    def list_runs(
+        self,
+        pipeline_name: str,
+        namespace: str = "default",
+        pipeline_type: str = "batch",
+        status: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run records, newest first; ``start``/``end`` are epoch seconds."""
+        return self.run(
+            self.list_runs_plan(pipeline_name, namespace, pipeline_type, status, start, end, limit)
+        )
+
+    def get_run_logs(
+        self,
+        pipeline_name: str,
+        run_id: str,
+        namespace: str = "default",
+        pipeline_type: str = "batch",
+        start: int | None = None,
+        stop: int | None = None,
+    ) -> str:
+        """The run's log as text."""
+        return self.run(self.logs_plan(pipeline_name, run_id, namespace, pipeline_type, start, stop))
+
+    def check_connection(self) -> None:
+        self.run(self.namespace_plan("default"))
+
+    def namespace_plan(self, namespace: str) -> Plan[Any]:
+        return (yield ApiCall("get namespace", "GET", url_path("v3", "namespaces", namespace)))
+
+    # -- the run protocol -----------------------------------------------------------------------------
+
+    @staticmethod
+    def run_ref(
+        pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
+    ) -> RunRef:
+        program(pipeline_type)
+        return {
+            "run_id": run_id,
+            "pipeline_name": pipeline_name,
+            "namespace": namespace,
+            "pipeline_type": pipeline_type,
+        }
+
+    @staticmethod
+    def _identity(run: Mapping[str, Any]) -> tuple[str, str, str, str]:
+        return (
+            run["pipeline_name"],
+            run["run_id"],
+            run.get("namespace", "default"),
+            run.get("pipeline_type", "batch"),
+        )
+
+    def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
+        record = yield from self.get_run_plan(*self._identity(run))
+        raw = str(record.get("status") or "")
+        details = {k: record.get(k) for k in ("starting", "start", "end") if record.get(k) is not None}
+        return RunStatus(raw, self.state_map.classify(raw), details)
+
+    def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        yield from self.stop_run_plan(*self._identity(run))
+
+    def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        text = yield from self.logs_plan(*self._identity(run))
+        lines = [line for line in text.splitlines() if line.strip()]
+        return lines[-self.failure_log_lines :]
+
+    def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
+        name, namespace = run_spec["pipeline_name"], run_spec.get("namespace", "default")
+        pipeline_type = run_spec.get("pipeline_type", "batch")
+        runs = yield from self.list_runs_plan(name, namespace, pipeline_type, limit=25)
+        for record in runs:
+            if runtime_args_of(record).get(MARKER_ARG) == marker and record.get("runid"):
+                return self.run_ref(name, str(record["runid"]), namespace, pipeline_type)
+        return None
+
+
+def runtime_args_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A run record's runtime arguments, which CDAP stores as a JSON string inside ``properties``."""
+    raw = (record.get("properties") or {}).get("runtimeArgs")
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

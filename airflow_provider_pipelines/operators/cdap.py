@@ -1,0 +1,129 @@
+"""Operators that start and stop CDAP / Cloud Data Fusion pipeline runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.hooks.cdap import MARKER_ARG, CdapHook, program
+from airflow_provider_pipelines.links.cdap import CdapPipelineLink
+from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class CdapStartPipelineOperator(PipelineRunOperator):
+    """
+    Start a CDAP / Cloud Data Fusion pipeline run and wait for it to end.
+
+    Returns the run id (XCom ``return_value``); XCom ``run_id`` is pushed as soon as the run has
+    started, before waiting. A failed run fails the task with its final status and the tail of its
+    log in the task log.
+
+    :param pipeline_name: the deployed pipeline (CDAP application) name. Templated.
+    :param namespace: the CDAP namespace. Templated.
+    :param runtime_args: runtime arguments (macros) for this run. Templated.
+    :param pipeline_type: ``batch`` (DataPipelineWorkflow) or ``streaming`` (DataStreamsSparkStreaming).
+        For streaming pipelines the default success state is RUNNING: the task succeeds once the
+        pipeline runs.
+    :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    :param wait_for_completion: wait for the run to end (default True).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status reads (default 10).
+    :param timeout: seconds to wait before cancelling the run and failing.
+    :param cancel_on_kill: stop the run when the task is killed or times out (default True).
+    :param success_states: CDAP statuses that count as success (default COMPLETED; RUNNING for streaming).
+    :param failure_states: CDAP statuses that count as failure besides FAILED, KILLED, REJECTED.
+    :param reattach_on_retry: on a retry, wait on the run an earlier try started instead of starting
+        another (default True). The run is found through a runtime argument
+        ``airflow.pipelines.task`` added to the start.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args")
+    template_fields_renderers = {"runtime_args": "json"}
+    operator_extra_links = (CdapPipelineLink(),)
+    hook_class = CdapHook
+    trigger_class = CdapPipelineRunTrigger
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        namespace: str = "default",
+        runtime_args: dict[str, Any] | None = None,
+        pipeline_type: str = "batch",
+        cdap_conn_id: str = CdapHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=cdap_conn_id, **kwargs)
+        program(pipeline_type)
+        self.pipeline_name = pipeline_name
+        self.namespace = namespace
+        self.runtime_args = runtime_args
+        self.pipeline_type = pipeline_type
+        self.cdap_conn_id = cdap_conn_id
+
+    def effective_success_states(self) -> list[str] | None:
+        if self.success_states is None and self.pipeline_type == "streaming":
+            return ["RUNNING"]
+        return self.success_states
+
+    def run_spec(self) -> dict[str, Any]:
+        return {
+            "pipeline_name": self.pipeline_name,
+            "namespace": self.namespace,
+            "pipeline_type": self.pipeline_type,
+        }
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, CdapHook)
+        args = dict(self.runtime_args or {})
+        if self.reattach_on_retry:
+            args[MARKER_ARG] = marker
+        context["ti"].xcom_push(
+            key=CdapPipelineLink.url_key, value=hook.pipeline_ui_url(self.pipeline_name, self.namespace)
+        )
+        run_id = hook.start_pipeline(self.pipeline_name, self.namespace, args, self.pipeline_type)
+        return hook.run_ref(self.pipeline_name, run_id, self.namespace, self.pipeline_type)
+
+
+class CdapStopPipelineOperator(BaseOperator):
+    """
+    Stop one run of a CDAP / Cloud Data Fusion pipeline (the run-level stop: only that run).
+
+    :param pipeline_name: the pipeline name. Templated.
+    :param run_id: the run to stop, e.g. ``{{ ti.xcom_pull('start', key='run_id') }}``. Templated.
+    :param namespace: the CDAP namespace. Templated.
+    :param pipeline_type: ``batch`` or ``streaming``.
+    :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    """
+
+    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        run_id: str,
+        namespace: str = "default",
+        pipeline_type: str = "batch",
+        cdap_conn_id: str = CdapHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        program(pipeline_type)
+        self.pipeline_name = pipeline_name
+        self.run_id = run_id
+        self.namespace = namespace
+        self.pipeline_type = pipeline_type
+        self.cdap_conn_id = cdap_conn_id
+
+    def execute(self, context: Context) -> str:
+        hook = CdapHook(cdap_conn_id=self.cdap_conn_id)
+        hook.stop_run(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
+        self.log.info("Asked CDAP to stop run %s of %s", self.run_id, self.pipeline_name)
+        return self.run_id

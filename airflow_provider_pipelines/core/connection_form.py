@@ -75,4 +75,9 @@ class ConnectionForm:
         }
 
     def widgets(self) -> dict[str, Any]:
+        """wtforms fields for Airflow 2's form; empty where Flask-AppBuilder is absent (Airflow 3)."""
+        try:
+            import flask_appbuilder  # noqa: F401
+        except ImportError:
+            return {}
         return {f.name: f.widget() for f in self.fields}

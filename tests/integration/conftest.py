@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
+
+
+@pytest.fixture
+def cdap(cdap_emulator: CdapEmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> CdapEmulatorHandle:
+    """The CDAP emulator, with ``cdap_default`` pointing at it (as an environment connection)."""
+    conn = {
+        "conn_type": "cdap",
+        "host": cdap_emulator.url,
+        "extra": {"retry_initial_wait": 0.01, "retry_max_wait": 0.05, "ui_url": "http://cdap-ui:11011"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_CDAP_DEFAULT", json.dumps(conn))
+    return cdap_emulator

@@ -206,9 +206,9 @@ def test_bearer_token_never_reaches_logs_or_xcom(
     monkeypatch.setenv("AIRFLOW_CONN_CDAP_DEFAULT", json.dumps(conn))
 
     result = run_dag(
-        f"""
-        ok = CdapStartPipelineOperator(task_id="start", pipeline_name="secure", deferrable=True, poll_interval=0.1)
-        bad = CdapStartPipelineOperator(task_id="bad", pipeline_name="secure-fail", poll_interval=0.1)
+        """
+        CdapStartPipelineOperator(task_id="start", pipeline_name="secure", deferrable=True, poll_interval=0.1)
+        CdapStartPipelineOperator(task_id="bad", pipeline_name="secure-fail", poll_interval=0.1)
         """,
         imports=IMPORTS,
     )

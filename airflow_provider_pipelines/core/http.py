@@ -201,6 +201,9 @@ class _ClientBase:
         )
 
     def decode(self, call: ApiCall, status: int, headers: Mapping[str, str], content: bytes) -> Any:
+        if 300 <= status < 400:
+            where = headers.get("Location", "(no Location header)")
+            raise self.error(call, status, f"unexpected redirect to {where}: check the connection's URL")
         if status >= 400 or status < 200:
             retry_after = parse_retry_after(headers.get("Retry-After")) if status in (429, 503) else None
             return_error = self.error(
@@ -376,9 +379,7 @@ class AsyncApiClient(_ClientBase):
                     headers=headers,
                     allow_redirects=False,
                 ) as response:
-                    content = await response.content.read(self.settings.max_reply_bytes + 1)
-                    if len(content) > self.settings.max_reply_bytes:
-                        raise self.too_large(call, response.status)
+                    content = await self._read(call, response)
                     status, reply_headers = response.status, response.headers
             except aiohttp.ClientConnectorError as exc:
                 raise self.error(call, None, f"connection error: {exc}", retryable=True, sent=False) from None
@@ -391,6 +392,18 @@ class AsyncApiClient(_ClientBase):
                 continue
             return self.decode(call, status, reply_headers, content)
         raise AssertionError("unreachable")
+
+    async def _read(self, call: ApiCall, response: aiohttp.ClientResponse) -> bytes:
+        # StreamReader.read(n) returns what has arrived so far, not n bytes: read to the end.
+        limit = self.settings.max_reply_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise self.too_large(call, response.status)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 Plan = Generator[ApiCall, Any, T]

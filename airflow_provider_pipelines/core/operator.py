@@ -113,8 +113,12 @@ class PipelineRunOperator(BaseOperator):
         """Start the run (one POST); ``marker`` goes with it when the platform can carry it."""
         raise NotImplementedError
 
+    def default_success_states(self) -> list[str] | None:
+        """The platform's success states for this task when the user gave none (None: the state map's)."""
+        return None
+
     def effective_success_states(self) -> list[str] | None:
-        return self.success_states
+        return self.success_states if self.success_states is not None else self.default_success_states()
 
     # -- the lifecycle -----------------------------------------------------------------------------
 

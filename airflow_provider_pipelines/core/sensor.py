@@ -53,8 +53,12 @@ class PipelineRunSensor(BaseSensorOperator):
     def run_ref(self) -> RunRef:
         raise NotImplementedError
 
+    def default_success_states(self) -> list[str] | None:
+        """The platform's success states for this task when the user gave none (None: the state map's)."""
+        return None
+
     def effective_success_states(self) -> list[str] | None:
-        return self.success_states
+        return self.success_states if self.success_states is not None else self.default_success_states()
 
     @cached_property
     def hook(self) -> PipelineHook:

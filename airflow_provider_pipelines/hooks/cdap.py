@@ -47,6 +47,11 @@ def program(pipeline_type: str) -> tuple[str, str, str]:
         raise ValueError(f"pipeline_type must be 'batch' or 'streaming', not {pipeline_type!r}") from None
 
 
+def default_success_states(pipeline_type: str) -> list[str] | None:
+    """Streaming pipelines never complete: for them, a run that is RUNNING has succeeded in starting."""
+    return ["RUNNING"] if pipeline_type == "streaming" else None
+
+
 class CdapHook(PipelineHook):
     """
     Talks to CDAP's router or to a Cloud Data Fusion instance's ``apiEndpoint``.
@@ -145,7 +150,8 @@ class CdapHook(PipelineHook):
         status = item.get("statusCode", 200)
         if not run_id or status != 200:
             message = item.get("error") or "the reply carries no run id"
-            raise PipelineApiError(self.platform, call.name, int(status), f"{pipeline_name}: {message}")
+            code = int(status) if isinstance(status, int) or str(status).isdigit() else 200
+            raise PipelineApiError(self.platform, call.name, code, f"{pipeline_name}: {message}")
         return str(run_id)
 
     def get_run_plan(

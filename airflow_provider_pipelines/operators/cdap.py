@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
-from airflow_provider_pipelines.hooks.cdap import MARKER_ARG, CdapHook, program
+from airflow_provider_pipelines.hooks.cdap import MARKER_ARG, CdapHook, default_success_states, program
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
@@ -67,10 +67,8 @@ class CdapStartPipelineOperator(PipelineRunOperator):
         self.pipeline_type = pipeline_type
         self.cdap_conn_id = cdap_conn_id
 
-    def effective_success_states(self) -> list[str] | None:
-        if self.success_states is None and self.pipeline_type == "streaming":
-            return ["RUNNING"]
-        return self.success_states
+    def default_success_states(self) -> list[str] | None:
+        return default_success_states(self.pipeline_type)
 
     def run_spec(self) -> dict[str, Any]:
         return {

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.hook import RunRef
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
-from airflow_provider_pipelines.hooks.cdap import CdapHook, program
+from airflow_provider_pipelines.hooks.cdap import CdapHook, default_success_states, program
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
@@ -54,10 +54,8 @@ class CdapPipelineRunSensor(PipelineRunSensor):
         self.pipeline_type = pipeline_type
         self.cdap_conn_id = cdap_conn_id
 
-    def effective_success_states(self) -> list[str] | None:
-        if self.success_states is None and self.pipeline_type == "streaming":
-            return ["RUNNING"]
-        return self.success_states
+    def default_success_states(self) -> list[str] | None:
+        return default_success_states(self.pipeline_type)
 
     def run_ref(self) -> RunRef:
         return CdapHook.run_ref(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)

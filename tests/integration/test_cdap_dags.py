@@ -218,3 +218,23 @@ def test_bearer_token_never_reaches_logs_or_xcom(
     assert token not in out
     for key in ("return_value", "run_id", "cdap_pipeline_url"):
         assert token not in json.dumps(result.xcom("start", key))
+
+
+def test_extra_link_points_at_the_pipeline_page(cdap: CdapEmulatorHandle) -> None:
+    from airflow_provider_pipelines.links.cdap import CdapPipelineLink
+
+    result = run_dag(start_task("web-events", False), imports=IMPORTS)
+    assert result.states == {"start": "success"}
+
+    expected = "http://cdap-ui:11011/pipelines/ns/default/view/web-events"
+    try:
+        from airflow.models.taskinstancekey import TaskInstanceKey
+    except ImportError:  # pragma: no cover - moved in later versions
+        from airflow.sdk.types import TaskInstanceKey  # type: ignore[no-redef]
+    from airflow_provider_pipelines.core.compat import AIRFLOW_3
+
+    if AIRFLOW_3:  # Airflow 3 resolves links on the worker when the task ends, and stores them
+        assert result.xcom("start", "_link_CdapPipelineLink") == expected
+    else:  # Airflow 2 resolves them in the webserver, from the task's XCom
+        key = TaskInstanceKey(result.dag_id, "start", result.run_id, 1, -1)
+        assert CdapPipelineLink().get_link(None, ti_key=key) == expected

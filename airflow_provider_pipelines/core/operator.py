@@ -113,6 +113,9 @@ class PipelineRunOperator(BaseOperator):
         """Start the run (one POST); ``marker`` goes with it when the platform can carry it."""
         raise NotImplementedError
 
+    def persist_links(self, hook: PipelineHook, context: Context) -> None:
+        """Store what the task's extra links need in XCom (the webserver has no connection)."""
+
     def default_success_states(self) -> list[str] | None:
         """The platform's success states for this task when the user gave none (None: the state map's)."""
         return None
@@ -129,6 +132,7 @@ class PipelineRunOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         hook = self.hook
         marker = task_marker(context)
+        self.persist_links(hook, context)
         run = self.reattach(hook, context, marker) if self.reattach_on_retry else None
         if run is None:
             run = self.start_with_recovery(hook, context, marker)
@@ -137,6 +141,7 @@ class PipelineRunOperator(BaseOperator):
         self._run_ref = run
         self.remember(context, run)
         if not self.wait_for_completion:
+            self.forget(context)
             return run["run_id"]
         timeout = seconds(self.timeout)
         deadline = started_at + timeout if timeout is not None else None
@@ -167,12 +172,18 @@ class PipelineRunOperator(BaseOperator):
             logger=self.log,
         )
         outcome = poll_until_done(hook, watcher)
-        self._run_ref = None if outcome.kind in ("success", "failed") else run
-        return conclude(hook, outcome, self.log, cancel_on_timeout=self.cancel_on_kill)
+        return self.finish(context, outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         expected = context["ti"].xcom_pull(task_ids=self.task_id, key="run_id")
-        outcome = outcome_from_event(self.hook.platform, event, expected)
+        return self.finish(context, outcome_from_event(self.hook.platform, event, expected))
+
+    def finish(self, context: Context, outcome: WaitOutcome) -> Any:
+        if outcome.kind != "error":
+            # The run's story is over: a later clear of this task must start a new run. After an
+            # "error" (the run could not be watched) the next try re-attaches instead.
+            self._run_ref = None
+            self.forget(context)
         return conclude(self.hook, outcome, self.log, cancel_on_timeout=self.cancel_on_kill)
 
     def on_kill(self) -> None:
@@ -199,15 +210,16 @@ class PipelineRunOperator(BaseOperator):
             except PipelineApiError as exc:
                 if not exc.retryable or attempt >= policy.attempts:
                     raise
+                # Wait first: a platform may record a run a moment after acknowledging its start.
+                wait = policy.backoff(attempt)
+                self.log.warning("Starting may have failed (%s); checking in %.1fs", exc, wait)
+                time.sleep(wait)
                 found = self.find_earlier_run(hook, marker)
                 if found is not None:
                     self.log.warning(
-                        "The start's reply was lost (%s), but run %s exists", exc, found["run_id"]
+                        "The start's reply was lost, but run %s exists: using it", found["run_id"]
                     )
                     return found
-                wait = policy.backoff(attempt)
-                self.log.warning("Starting failed (%s); trying again in %.1fs", exc, wait)
-                time.sleep(wait)
                 attempt += 1
 
     def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
@@ -223,11 +235,25 @@ class PipelineRunOperator(BaseOperator):
         if store is not None:
             store.set(STATE_STORE_KEY, dict(run))
 
+    def forget(self, context: Context) -> None:
+        store = context.get("task_state_store")  # type: ignore[attr-defined]
+        if store is not None:
+            store.delete(STATE_STORE_KEY)
+
     def reattach(self, hook: PipelineHook, context: Context, marker: str) -> RunRef | None:
+        """
+        The run an earlier, unfinished try of this task started, if it has not failed.
+
+        Airflow 3.3's task state store holds the run until the task concludes, so a run that
+        completed while no worker watched it is still picked up. Elsewhere the run is found by
+        its start marker, and only while it is in progress: a run that already ended may belong
+        to a try that concluded, before the task was cleared to run again.
+        """
         if (getattr(context["ti"], "try_number", 1) or 1) <= 1:
             return None
         store = context.get("task_state_store")  # type: ignore[attr-defined]
         stored = store.get(STATE_STORE_KEY) if store is not None else None
+        from_store = isinstance(stored, Mapping)
         run = dict(stored) if isinstance(stored, Mapping) else self.find_earlier_run(hook, marker)
         if run is None:
             return None
@@ -241,7 +267,7 @@ class PipelineRunOperator(BaseOperator):
         state = hook.state_map.classify(
             status.raw_state, self.effective_success_states(), self.failure_states
         )
-        if state is RunState.FAILED:
+        if state is RunState.FAILED or (state.terminal and not from_store):
             self.log.info(
                 "Run %s from an earlier try ended %s; starting anew", run["run_id"], status.raw_state
             )

@@ -53,9 +53,15 @@ class PipelineRunTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
         self.not_found_until = not_found_until
-        self.success_states = list(success_states) if success_states is not None else None
+        self.success_states = (
+            list(success_states) if success_states is not None else self.default_success_states()
+        )
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.cancel_on_kill = cancel_on_kill
+
+    def default_success_states(self) -> list[str] | None:
+        """The platform's success states for this run when the caller gave none (None: the state map's)."""
+        return None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.hooks.cdap import MARKER_ARG, CdapHook, default_success_states, program
@@ -39,8 +40,11 @@ class CdapStartPipelineOperator(PipelineRunOperator):
     :param success_states: CDAP statuses that count as success (default COMPLETED; RUNNING for streaming).
     :param failure_states: CDAP statuses that count as failure besides FAILED, KILLED, REJECTED.
     :param reattach_on_retry: on a retry, wait on the run an earlier try started instead of starting
-        another (default True). The run is found through a runtime argument
-        ``airflow.pipelines.task`` added to the start.
+        another (default True). Every start carries a runtime argument ``airflow.pipelines.task``
+        naming the task instance, by which a run is found again when Airflow's task state store
+        (3.3+) is not there, or when the reply to a start was lost.
+    :param not_found_grace: seconds after the start during which CDAP answering 404 for the run
+        means "not recorded yet" rather than "gone" (default 60).
     """
 
     template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args")
@@ -70,6 +74,11 @@ class CdapStartPipelineOperator(PipelineRunOperator):
     def default_success_states(self) -> list[str] | None:
         return default_success_states(self.pipeline_type)
 
+    def persist_links(self, hook: PipelineHook, context: Context) -> None:
+        assert isinstance(hook, CdapHook)
+        url = hook.pipeline_ui_url(self.pipeline_name, self.namespace)
+        context["ti"].xcom_push(key=CdapPipelineLink.url_key, value=url)
+
     def run_spec(self) -> dict[str, Any]:
         return {
             "pipeline_name": self.pipeline_name,
@@ -79,12 +88,7 @@ class CdapStartPipelineOperator(PipelineRunOperator):
 
     def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
         assert isinstance(hook, CdapHook)
-        args = dict(self.runtime_args or {})
-        if self.reattach_on_retry:
-            args[MARKER_ARG] = marker
-        context["ti"].xcom_push(
-            key=CdapPipelineLink.url_key, value=hook.pipeline_ui_url(self.pipeline_name, self.namespace)
-        )
+        args = {**(self.runtime_args or {}), MARKER_ARG: marker}
         run_id = hook.start_pipeline(self.pipeline_name, self.namespace, args, self.pipeline_type)
         return hook.run_ref(self.pipeline_name, run_id, self.namespace, self.pipeline_type)
 
@@ -122,6 +126,19 @@ class CdapStopPipelineOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         hook = CdapHook(cdap_conn_id=self.cdap_conn_id)
-        hook.stop_run(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
+        try:
+            hook.stop_run(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
+        except PipelineApiError as exc:
+            # CDAP answers 400 for a run that is no longer running: the stop's goal is already met.
+            if exc.status != 400:
+                raise
+            ref = hook.run_ref(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
+            status = hook.get_run_status(ref)
+            if not status.terminal:
+                raise
+            self.log.info(
+                "Run %s of %s had already ended %s", self.run_id, self.pipeline_name, status.raw_state
+            )
+            return self.run_id
         self.log.info("Asked CDAP to stop run %s of %s", self.run_id, self.pipeline_name)
         return self.run_id

@@ -63,7 +63,6 @@ class CdapPipelineRunSensor(PipelineRunSensor):
     def execute(self, context: Context) -> Any:
         hook = self.hook
         assert isinstance(hook, CdapHook)
-        context["ti"].xcom_push(
-            key=CdapPipelineLink.url_key, value=hook.pipeline_ui_url(self.pipeline_name, self.namespace)
-        )
+        url = hook.pipeline_ui_url(self.pipeline_name, self.namespace)
+        context["ti"].xcom_push(key=CdapPipelineLink.url_key, value=url)
         return super().execute(context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
-from airflow_provider_pipelines.hooks.cdap import CdapHook
+from airflow_provider_pipelines.hooks.cdap import CdapHook, default_success_states
 
 
 class CdapPipelineRunTrigger(PipelineRunTrigger):
@@ -13,3 +13,6 @@ class CdapPipelineRunTrigger(PipelineRunTrigger):
     """
 
     hook_class = CdapHook
+
+    def default_success_states(self) -> list[str] | None:
+        return default_success_states(self.run_ref.get("pipeline_type", "batch"))

@@ -238,3 +238,25 @@ def test_extra_link_points_at_the_pipeline_page(cdap: CdapEmulatorHandle) -> Non
     else:  # Airflow 2 resolves them in the webserver, from the task's XCom
         key = TaskInstanceKey(result.dag_id, "start", result.run_id, 1, -1)
         assert CdapPipelineLink().get_link(None, ti_key=key) == expected
+
+
+def test_stopping_a_run_that_already_ended_succeeds(cdap: CdapEmulatorHandle) -> None:
+    result = run_dag(
+        f"""
+        start = CdapStartPipelineOperator(task_id="start", pipeline_name="quick", poll_interval=0.1)
+        stop = CdapStopPipelineOperator(task_id="stop", pipeline_name="quick", run_id="{RUN_ID}")
+        start >> stop
+        """,
+        imports=IMPORTS,
+    )
+    assert result.states == {"start": "success", "stop": "success"}
+    assert cdap.runs("default", "quick")[0]["status"] == "COMPLETED"
+
+
+def test_stopping_an_unknown_run_fails(cdap: CdapEmulatorHandle, capfd: pytest.CaptureFixture[str]) -> None:
+    result = run_dag(
+        'CdapStopPipelineOperator(task_id="stop", pipeline_name="quick", run_id="no-such-run")',
+        imports=IMPORTS,
+    )
+    assert result.states == {"stop": "failed"}
+    assert "CDAP stop run failed (HTTP 404)" in "".join(capfd.readouterr())

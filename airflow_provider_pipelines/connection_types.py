@@ -12,7 +12,10 @@ from airflow_provider_pipelines.core.connection_form import ConnectionForm, Conn
 _TLS_AND_TIMEOUTS = (
     ConnField("verify", "Verify TLS", "boolean", "Check the server's certificate", default=True),
     ConnField("ca_bundle", "CA bundle path", description="Verify TLS against this CA bundle"),
+    ConnField("connect_timeout", "Connect timeout (s)", "number", default=10),
     ConnField("timeout", "Read timeout (s)", "number", default=60),
+    ConnField("retry_attempts", "Tries per call", "integer", "Backoff with jitter on 429, 5xx, timeouts", 5),
+    ConnField("retry_max_wait", "Longest backoff wait (s)", "number", default=30),
 )
 
 

@@ -10,6 +10,7 @@ from airflow_provider_pipelines.core.auth import RefreshingTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineError
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+_INSTALL_HINT = "Google credentials need google-auth: pip install 'airflow-provider-pipelines[google]'"
 
 
 class GoogleCredentialsAuth(RefreshingTokenAuth):
@@ -50,9 +51,7 @@ class GoogleCredentialsAuth(RefreshingTokenAuth):
             import google.auth
             from google.oauth2 import service_account
         except ImportError:
-            raise PipelineError(
-                "Google credentials need google-auth: pip install 'airflow-provider-pipelines[google]'"
-            ) from None
+            raise PipelineError(_INSTALL_HINT) from None
         if self._keyfile:
             return service_account.Credentials.from_service_account_info(self._keyfile, scopes=self._scopes)
         if self._key_path:
@@ -61,14 +60,17 @@ class GoogleCredentialsAuth(RefreshingTokenAuth):
         return credentials
 
     def fetch_token(self) -> tuple[str, float | None]:
-        from google.auth.exceptions import GoogleAuthError
-        from google.auth.transport.requests import Request
+        try:
+            from google.auth.exceptions import GoogleAuthError
+            from google.auth.transport.requests import Request
+        except ImportError:
+            raise PipelineError(_INSTALL_HINT) from None
 
         try:
             if self._credentials is None:
                 self._credentials = self._load()
             self._credentials.refresh(Request())
-        except GoogleAuthError as exc:
+        except (GoogleAuthError, ValueError) as exc:  # ValueError: a key google-auth cannot read
             raise PipelineError(f"could not get a Google access token: {type(exc).__name__}: {exc}") from None
         expiry = self._credentials.expiry
         if expiry is None:

@@ -107,7 +107,7 @@ class HttpSettings:
         headers: Mapping[str, str] | None = None,
     ) -> HttpSettings:
         extras = dict(extras or {})
-        verify: bool | str = _as_bool(extras.get("verify", True))
+        verify: bool | str = as_bool(extras.get("verify", True))
         if extras.get("ca_bundle") and verify:
             verify = str(extras["ca_bundle"])
         return cls(
@@ -124,7 +124,8 @@ class HttpSettings:
         return self.base_url.rstrip("/") + path
 
 
-def _as_bool(value: Any) -> bool:
+def as_bool(value: Any) -> bool:
+    """A connection extra as a boolean: strings like ``false``, ``0``, ``no`` and ``off`` are false."""
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "0", "no", "off", "")
     return bool(value)
@@ -149,9 +150,12 @@ def base_url_from(
     return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
 
 
-def server_message(content: bytes) -> str:
-    """The useful part of an error reply: a JSON message field if there is one, else the text."""
-    text = content.decode("utf-8", errors="replace")
+def server_message(content: bytes, secrets: Iterable[str] = ()) -> str:
+    """
+    The useful part of an error reply: a JSON message field if there is one, else the text.
+    Secrets are replaced before anything is cut or folded, so no part of one survives.
+    """
+    text = redact(content.decode("utf-8", errors="replace"), secrets)
     try:
         parsed = json.loads(text)
     except ValueError:
@@ -209,7 +213,7 @@ class _ClientBase:
             return_error = self.error(
                 call,
                 status,
-                server_message(content),
+                server_message(content, self.secrets()),
                 retryable=status in RETRYABLE_STATUSES,
                 retry_after=retry_after,
             )
@@ -384,7 +388,9 @@ class AsyncApiClient(_ClientBase):
             except aiohttp.ClientConnectorError as exc:
                 raise self.error(call, None, f"connection error: {exc}", retryable=True, sent=False) from None
             except TimeoutError as exc:
-                sent = not isinstance(exc, aiohttp.ConnectionTimeoutError)
+                # aiohttp < 3.10 has no ConnectionTimeoutError: there a timeout counts as possibly sent.
+                connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+                sent = not isinstance(exc, connect_timeout)
                 raise self.error(call, None, "timed out", retryable=True, sent=sent) from None
             except aiohttp.ClientError as exc:
                 raise self.error(call, None, f"connection error: {exc!r}", retryable=True) from None

@@ -213,6 +213,9 @@ class FaultInjector:
     async def apply(self, rule: FaultRule, request: web.Request) -> web.StreamResponse | None:
         """Answer with the fault; ``None`` means go on to the real handler (after a ``slow`` delay)."""
         if rule.kind == "slow":
+            # Take the whole request first (aiohttp keeps the body for the handler): a slow server has
+            # received the request and acts on it even when the client gives up waiting for the reply.
+            await request.read()
             await asyncio.sleep(self.slow_seconds if rule.seconds is None else rule.seconds)
             return None
         if rule.kind == "drop":
@@ -247,6 +250,9 @@ class FaultInjector:
 class RequestStats:
     """Request counters by ``"METHOD route-name"``, the last raw paths, and platform counters.
 
+    ``client_ports`` counts requests by the client's TCP source port: one port for many requests
+    means the client kept one connection (one HTTP session) for all of them.
+
     ``counters`` are plain integers (``starts``); ``keyed_counters`` are ``{key: n}`` maps
     (``starts_by_pipeline``). Both are declared up front so a snapshot shows zeros.
     """
@@ -261,6 +267,7 @@ class RequestStats:
         self.requests: Counter[str] = Counter()
         self.last_paths: deque[str] = deque(maxlen=max_paths)
         self.last_requests: deque[str] = deque(maxlen=max_paths)
+        self.client_ports: Counter[int] = Counter()
         self.counters: dict[str, int] = {}
         self.keyed: dict[str, Counter[str]] = {}
         self.reset()
@@ -270,14 +277,17 @@ class RequestStats:
             self.requests.clear()
             self.last_paths.clear()
             self.last_requests.clear()
+            self.client_ports.clear()
             self.counters = dict.fromkeys(self._counter_names, 0)
             self.keyed = {name: Counter() for name in self._keyed_names}
 
-    def record(self, method: str, route_name: str, raw_path: str) -> None:
+    def record(self, method: str, route_name: str, raw_path: str, client_port: int | None = None) -> None:
         with self._lock:
             self.requests[f"{method} {route_name}"] += 1
             self.last_paths.append(raw_path)
             self.last_requests.append(f"{method} {raw_path}")
+            if client_port is not None:
+                self.client_ports[client_port] += 1
 
     def incr(self, name: str, key: str | None = None, amount: int = 1) -> None:
         with self._lock:
@@ -292,6 +302,7 @@ class RequestStats:
                 "requests": dict(self.requests),
                 "last_paths": list(self.last_paths),
                 "last_requests": list(self.last_requests),
+                "client_ports": dict(self.client_ports),
             }
             data.update(self.counters)
             data.update({name: dict(values) for name, values in self.keyed.items()})
@@ -354,7 +365,9 @@ class EmulatorCore:
         if not is_control_path(request.path):
             route: AbstractRoute | None = request.match_info.route
             name = request.app[ROUTE_NAMES].get(route, "unknown")
-            self.stats.record(request.method, name, request.raw_path)
+            peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+            port = int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
+            self.stats.record(request.method, name, request.raw_path, port)
         return await handler(request)
 
     async def _get_stats(self, request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
-from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.http import ApiCall, Plan, as_bool, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -83,7 +83,11 @@ class CdapHook(PipelineHook):
         extras = conn.extra_dejson
         auth_type = str(extras.get("auth_type") or "").lower()
         if not auth_type:
-            if extras.get("keyfile_dict") or extras.get("key_path") or extras.get("use_google_credentials"):
+            if (
+                extras.get("keyfile_dict")
+                or extras.get("key_path")
+                or as_bool(extras.get("use_google_credentials"))
+            ):
                 auth_type = "google"
             else:
                 auth_type = "bearer" if conn.password else "none"

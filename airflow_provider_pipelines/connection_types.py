@@ -56,4 +56,24 @@ CDAP_CONNECTION = ConnectionType(
     ),
 )
 
-CONNECTION_TYPES: tuple[ConnectionType, ...] = (CDAP_CONNECTION,)
+DAGGY_CONNECTION = ConnectionType(
+    conn_type="daggy",
+    hook_name="Daggy",
+    hook_class="airflow_provider_pipelines.hooks.daggy.DaggyHook",
+    form=ConnectionForm(
+        fields=(
+            ConnField(
+                "headers",
+                "Extra headers (JSON)",
+                "password",
+                "Headers a proxy in front of daggyd needs, as a JSON object; values are secrets",
+            ),
+            *_TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "password"),
+        relabeling={"host": "daggyd host", "port": "daggyd port"},
+        placeholders={"host": "daggy.example.com or http://daggy.example.com:2503", "port": "2503"},
+    ),
+)
+
+CONNECTION_TYPES: tuple[ConnectionType, ...] = (CDAP_CONNECTION, DAGGY_CONNECTION)

@@ -8,9 +8,10 @@ from airflow_provider_pipelines.connection_types import CONNECTION_TYPES, Connec
 
 PACKAGE = "airflow_provider_pipelines"
 
-# (module suffix, hook class, display name) for each platform, in the order they landed.
-PLATFORMS: list[tuple[str, str, str]] = [
-    ("cdap", "CdapHook", "CDAP / Cloud Data Fusion"),
+# (module name under hooks/, operators/, sensors/, triggers/; display name), in the order they landed.
+PLATFORMS: list[tuple[str, str]] = [
+    ("cdap", "CDAP / Cloud Data Fusion"),
+    ("daggy", "Daggy"),
 ]
 
 
@@ -35,23 +36,23 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [
             {"integration-name": name, "external-doc-url": "https://github.com/", "tags": ["software"]}
-            for _, _, name in PLATFORMS
+            for _, name in PLATFORMS
         ],
         "hooks": [
             {"integration-name": name, "python-modules": [f"{PACKAGE}.hooks.{module}"]}
-            for module, _, name in PLATFORMS
+            for module, name in PLATFORMS
         ],
         "operators": [
             {"integration-name": name, "python-modules": [f"{PACKAGE}.operators.{module}"]}
-            for module, _, name in PLATFORMS
+            for module, name in PLATFORMS
         ],
         "sensors": [
             {"integration-name": name, "python-modules": [f"{PACKAGE}.sensors.{module}"]}
-            for module, _, name in PLATFORMS
+            for module, name in PLATFORMS
         ],
         "triggers": [
             {"integration-name": name, "python-modules": [f"{PACKAGE}.triggers.{module}"]}
-            for module, _, name in PLATFORMS
+            for module, name in PLATFORMS
         ],
         "connection-types": [_connection_type(conn) for conn in CONNECTION_TYPES],
         "extra-links": [f"{PACKAGE}.links.cdap.CdapPipelineLink"],

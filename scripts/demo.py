@@ -12,7 +12,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from airflow_provider_pipelines.emulators.__main__ import EMULATORS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_dags"
@@ -20,25 +24,24 @@ HOME = ROOT / ".demo" / "airflow"
 BIN = Path(sys.executable).parent
 
 
+# The connection each example DAG uses, pointed at an emulator's URL.
+CONNECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "cdap": lambda url: {"conn_type": "cdap", "host": url, "extra": {"ui_url": "http://localhost:11011"}},
+    "daggy": lambda url: {"conn_type": "daggy", "host": url},
+}
+
+
 def start_emulators() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    ports = [arg for name in EMULATORS for arg in (f"--{name}-port", "0")]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_pipelines.emulators",
-            "all",
-            "--host",
-            "127.0.0.1",
-            "--cdap-port",
-            "0",
-        ],
+        [sys.executable, "-m", "airflow_provider_pipelines.emulators", "all", "--host", "127.0.0.1", *ports],
         stdout=subprocess.PIPE,
         text=True,
     )
     urls: dict[str, str] = {}
     assert process.stdout is not None
     deadline = time.time() + 30
-    while len(urls) < 1 and time.time() < deadline:
+    while len(urls) < len(EMULATORS) and time.time() < deadline:
         line = process.stdout.readline()
         if not line:
             break
@@ -46,7 +49,7 @@ def start_emulators() -> tuple[subprocess.Popen[str], dict[str, str]]:
         name, _, url = line.strip().partition(" emulator listening on ")
         if url:
             urls[name] = url
-    if "cdap" not in urls:
+    if set(urls) != set(EMULATORS):
         process.terminate()
         raise SystemExit("the emulators did not start")
     return process, urls
@@ -60,32 +63,42 @@ def prepare_airflow(urls: dict[str, str]) -> None:
             "AIRFLOW_HOME": str(HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_CDAP_DEFAULT": json.dumps(
-                {"conn_type": "cdap", "host": urls["cdap"], "extra": {"ui_url": "http://localhost:11011"}}
-            ),
+            **{
+                f"AIRFLOW_CONN_{name.upper()}_DEFAULT": json.dumps(CONNECTIONS[name](url))
+                for name, url in urls.items()
+            },
         }
     )
     print("Migrating the demo's Airflow database ...", flush=True)
     subprocess.run([str(BIN / "airflow"), "db", "migrate"], check=True, capture_output=True)
 
 
-def run_example(path: Path) -> dict[str, str]:
+def run_examples(path: Path) -> dict[str, dict[str, str]]:
+    """Run every DAG the file defines; the final state of each of their tasks."""
     spec = importlib.util.spec_from_file_location(f"demo_{path.stem}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    dag_run = module.dag.test()
-    return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()}
+    results = {}
+    for dag in [value for value in vars(module).values() if type(value).__name__ == "DAG"]:
+        dag_run = dag.test()
+        results[dag.dag_id] = {
+            ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()
+        }
+    return results
 
 
 def print_emulator_runs(urls: dict[str, str]) -> None:
     """What the platforms saw: each run the example DAGs started, and how it ended."""
     import requests
 
-    runs = requests.get(urls["cdap"] + "/_emulator/cdap/runs", timeout=10).json()
     print("\nRuns on the CDAP emulator:")
-    for run in runs:
+    for run in requests.get(urls["cdap"] + "/_emulator/cdap/runs", timeout=10).json():
         print(f"  {run.get('app', '?'):<22} {run['runid']}  {run['status']}")
+    print("\nRuns on the Daggy emulator:")
+    for run in requests.get(urls["daggy"] + "/_emulator/daggy/runs", timeout=10).json():
+        history = " -> ".join(change["state"] for change in run.get("dagStateChanges", []))
+        print(f"  run {run['runID']:<3} {run.get('tag', ''):<44} {history}")
 
 
 def main() -> int:
@@ -96,7 +109,7 @@ def main() -> int:
         for path in sorted(EXAMPLES.glob("example_*.py")):
             print(f"\n=== {path.name} ===", flush=True)
             started = time.time()
-            results[path.stem] = run_example(path)
+            results.update(run_examples(path))
             print(f"=== {path.name}: {time.time() - started:.1f}s ===", flush=True)
         print_emulator_runs(urls)
     finally:

@@ -177,14 +177,27 @@ def test_airflow_environment(common: dict[str, Any]) -> None:
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"]
 
 
-def test_cdap_connection_points_at_emulators(common: dict[str, Any], services: dict[str, Any]) -> None:
-    conn = json.loads(common["environment"]["AIRFLOW_CONN_CDAP_DEFAULT"])
-    assert conn["conn_type"] == "cdap"
+# Every emulator the package registers, with the port the stack serves it on.
+EMULATOR_PORTS = {"cdap": 11015, "daggy": 2503}
+
+
+def test_every_registered_emulator_is_in_the_stack() -> None:
+    from airflow_provider_pipelines.emulators.__main__ import EMULATORS
+
+    assert set(EMULATORS) == set(EMULATOR_PORTS)
+
+
+@pytest.mark.parametrize(("platform", "port"), sorted(EMULATOR_PORTS.items()))
+def test_connections_point_at_emulators(
+    common: dict[str, Any], services: dict[str, Any], platform: str, port: int
+) -> None:
+    conn = json.loads(common["environment"][f"AIRFLOW_CONN_{platform.upper()}_DEFAULT"])
+    assert conn["conn_type"] == platform
     host = urlparse(conn["host"])
     assert host.scheme == "http"
     assert host.hostname == "emulators"
     assert host.hostname in services
-    assert host.port == 11015
+    assert host.port == port
     assert isinstance(conn.get("extra", {}), dict)
 
 
@@ -212,8 +225,9 @@ def test_emulators_service(services: dict[str, dict[str, Any]], common: dict[str
     assert cmd[:3] == ["python", "-m", "airflow_provider_pipelines.emulators"]
     assert "all" in cmd
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
-    assert cmd[cmd.index("--cdap-port") + 1] == "11015"
-    assert any(str(p).split(":")[-1] == "11015" for p in emu.get("ports", []) + emu.get("expose", []))
+    for platform, port in EMULATOR_PORTS.items():
+        assert cmd[cmd.index(f"--{platform}-port") + 1] == str(port)
+        assert any(str(p).split(":")[-1] == str(port) for p in emu.get("ports", []) + emu.get("expose", []))
     for name in ("airflow-scheduler", "airflow-triggerer"):
         assert _depends_on(services[name])["emulators"]["condition"] == "service_healthy", name
 

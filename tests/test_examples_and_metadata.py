@@ -20,8 +20,9 @@ def test_example_dags_import_without_errors() -> None:
 
     bag = DagBag(dag_folder=str(ROOT / "example_dags"))
     assert bag.import_errors == {}
-    assert "example_cdap" in bag.dag_ids
     assert len(bag.dags["example_cdap"].tasks) == 6
+    assert len(bag.dags["example_daggy"].tasks) == 4
+    assert len(bag.dags["example_daggy_resume"].tasks) == 3
 
 
 def airflow_cli(*args: str) -> str:
@@ -35,15 +36,19 @@ def airflow_cli(*args: str) -> str:
 def test_airflow_lists_the_providers_hooks_links_and_triggers() -> None:
     hooks = airflow_cli("providers", "hooks", "--output", "plain")
     assert "airflow_provider_pipelines.hooks.cdap.CdapHook" in hooks
+    assert "airflow_provider_pipelines.hooks.daggy.DaggyHook" in hooks
     links = airflow_cli("providers", "links", "--output", "plain")
     assert "airflow_provider_pipelines.links.cdap.CdapPipelineLink" in links
     triggers = airflow_cli("providers", "triggers", "--output", "plain")
     assert "airflow_provider_pipelines.triggers.cdap" in triggers
+    assert "airflow_provider_pipelines.triggers.daggy" in triggers
 
 
 def test_provider_info_declares_connection_forms() -> None:
     info = get_provider_info()
-    (cdap,) = info["connection-types"]
+    by_type = {c["connection-type"]: c for c in info["connection-types"]}
+    assert set(by_type) >= {"cdap", "daggy"}
+    cdap = by_type["cdap"]
     assert cdap["connection-type"] == "cdap"
     assert cdap["hook-class-name"] == "airflow_provider_pipelines.hooks.cdap.CdapHook"
     assert cdap["ui-field-behaviour"]["relabeling"]["host"].startswith("CDAP router URL")
@@ -63,4 +68,5 @@ def test_airflow_2_form_classmethods_match_the_provider_info() -> None:
     except ImportError:  # Airflow 3 without FAB reads the provider info's conn-fields instead
         assert widgets == {}
     else:
-        assert set(widgets) == set(get_provider_info()["connection-types"][0]["conn-fields"])
+        by_type = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
+        assert set(widgets) == set(by_type["cdap"]["conn-fields"])

@@ -123,3 +123,37 @@ def build_headers(*parts: Mapping[str, Any] | None) -> dict[str, str]:
         if part:
             merged.update({str(k): str(v) for k, v in part.items()})
     return merged
+
+
+class StaticHeadersAuth(Auth):
+    """
+    Fixed headers sent with every request (an API key, a cookie, a proxy's token). Every value is
+    treated as a secret: masked in logs and redacted from error messages.
+    """
+
+    def __init__(self, headers: Mapping[str, Any]) -> None:
+        self._headers = {str(k): str(v) for k, v in headers.items()}
+        for value in self._headers.values():
+            mask_secret(value)
+
+    def headers(self, request: OutgoingRequest) -> dict[str, str]:
+        return dict(self._headers)
+
+    def secrets(self) -> list[str]:
+        return list(self._headers.values())
+
+    def __repr__(self) -> str:
+        return f"StaticHeadersAuth(names={sorted(self._headers)})"
+
+
+def headers_extra(value: Any) -> dict[str, str]:
+    """A connection extra holding headers: a mapping, or a JSON object in a string."""
+    if value in (None, "", {}):
+        return {}
+    if isinstance(value, str):
+        import json
+
+        value = json.loads(value)
+    if not isinstance(value, Mapping):
+        raise ValueError("the 'headers' extra must be a JSON object of header names to values")
+    return {str(k): str(v) for k, v in value.items()}

@@ -59,11 +59,15 @@ class StateMap:
 
 @dataclass(frozen=True)
 class RunStatus:
-    """One observation of a run: the platform's own state, what it means, and details for the log."""
+    """
+    One observation of a run: the platform's own state, what it means, details for the outcome
+    (JSON primitives) and, optionally, a progress line logged whenever it changes (task counts...).
+    """
 
     raw_state: str
     state: RunState
     details: Mapping[str, Any] = field(default_factory=dict)
+    progress: str | None = None
 
     @property
     def terminal(self) -> bool:

@@ -92,6 +92,7 @@ class RunWatcher:
         self.clock = clock
         self.started = clock()
         self.last_raw: str | None = None
+        self.last_progress: str | None = None
         self.transient_errors = 0
 
     @property
@@ -132,9 +133,21 @@ class RunWatcher:
                     self.elapsed(),
                 )
             elif previous is None:
-                self.log.info("%s is %s (%s)", self.label, status.raw_state, self.elapsed())
+                self.log.info(
+                    "%s is %s (%s)%s", self.label, status.raw_state, self.elapsed(), self._progress(status)
+                )
             else:
-                self.log.info("%s: %s -> %s after %s", self.label, previous, status.raw_state, self.elapsed())
+                self.log.info(
+                    "%s: %s -> %s after %s%s",
+                    self.label,
+                    previous,
+                    status.raw_state,
+                    self.elapsed(),
+                    self._progress(status),
+                )
+        elif status.progress and status.progress != self.last_progress:
+            self.log.info("%s is %s: %s (%s)", self.label, status.raw_state, status.progress, self.elapsed())
+        self.last_progress = status.progress
         if state is RunState.SUCCESS:
             return WaitOutcome(
                 "success",
@@ -148,6 +161,10 @@ class RunWatcher:
                 "failed", self.run, status.raw_state, f"{self.label} ended {status.raw_state}", status.details
             )
         return None
+
+    @staticmethod
+    def _progress(status: RunStatus) -> str:
+        return f"; {status.progress}" if status.progress else ""
 
     def observe_error(self, error: PipelineApiError) -> WaitOutcome | None:
         """Take one failed status read; return an ``error`` outcome only when waiting cannot go on."""

@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_pipelines.emulators {cdap,all} [options]``: serve emulators (foreground)."""
+"""``python -m airflow_provider_pipelines.emulators {cdap,daggy,...,all} [options]``: serve emulators."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from airflow_provider_pipelines.emulators.base import EmulatorCli, add_common_ar
 # One line per platform: the module must define ``CLI`` (an EmulatorCli).
 EMULATORS: dict[str, str] = {
     "cdap": "airflow_provider_pipelines.emulators.cdap",
+    "daggy": "airflow_provider_pipelines.emulators.daggy",
 }
 
 

@@ -18,10 +18,10 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
@@ -421,6 +421,14 @@ def bearer_auth_error(request: web.Request, token: str | None) -> web.Response |
     return web.Response(status=401, text=message, headers={"WWW-Authenticate": 'Bearer realm="emulator"'})
 
 
+def missing_headers(request: web.Request, required: Mapping[str, str] | None) -> list[str]:
+    """Names of the ``required`` headers the request lacks or sends with another value (names are
+    case-insensitive, values exact), in ``required``'s order; empty when nothing is required."""
+    if not required:
+        return []
+    return [name for name, value in required.items() if request.headers.get(name) != value]
+
+
 @dataclass(frozen=True)
 class Timeline:
     """States entered one after another by wall clock: no background task advances anything.
@@ -584,3 +592,67 @@ def parse_kinds(text: str) -> list[str]:
 def now() -> float:
     """Wall clock used by the emulators (epoch seconds)."""
     return time.time()
+
+
+class EmulatorHandle:
+    """What every platform's test handle shares: the URL, faults, stats and stopping the server.
+
+    A platform subclasses it and adds its own state (``config``, ``runs()``, ``reset()``...).
+    """
+
+    def __init__(self, core: EmulatorCore, server: EmulatorServer) -> None:
+        self.core = core
+        self.server = server
+        self.url = server.url
+
+    def add_fault(
+        self,
+        method: str | None,
+        path_regex: str | None,
+        kind_or_status: str | int,
+        times: int = 1,
+        retry_after: float | None = None,
+        body: str | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """Fault the next ``times`` requests matching ``method`` (``None``: any) and ``path_regex``."""
+        rule = FaultRule(
+            kind=str(kind_or_status),
+            method=method,
+            path=path_regex,
+            times=times,
+            retry_after=retry_after,
+            body=body,
+            seconds=seconds,
+        )
+        self.core.faults.add_rule(rule)
+
+    def set_random_faults(
+        self,
+        rate: float,
+        kinds: list[str] | tuple[str, ...] | None = None,
+        seed: int | None = None,
+        retry_after: float | None = None,
+        slow_seconds: float | None = None,
+    ) -> None:
+        self.core.faults.set_random(rate, kinds, seed, retry_after, slow_seconds)
+
+    def clear_faults(self) -> None:
+        self.core.faults.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return self.core.stats_snapshot()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -2,6 +2,7 @@
 
 - ``cdap_emulator``: a CDAP emulator shared by the session, reset before each test, fast timings.
 - ``cdap_emulator_factory(**config)``: a dedicated CDAP emulator with your config, stopped after the test.
+- ``daggy_emulator`` / ``daggy_emulator_factory(**config)``: the same for Daggy (daggyd).
 
 Only light imports here: every pytest run of every project with this provider installed loads this module.
 """
@@ -15,6 +16,7 @@ import pytest
 
 if TYPE_CHECKING:
     from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
+    from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorHandle
 
 FAST_CDAP_TIMINGS: dict[str, Any] = {
     "pending_seconds": 0.1,
@@ -55,6 +57,47 @@ def cdap_emulator_factory() -> Iterator[Callable[..., CdapEmulatorHandle]]:
 
     def factory(**config: Any) -> CdapEmulatorHandle:
         handle = start_cdap_emulator(**config)
+        started.append(handle)
+        return handle
+
+    yield factory
+    for handle in started:
+        handle.stop()
+
+
+FAST_DAGGY_TIMINGS: dict[str, Any] = {"queued_seconds": 0.05, "task_seconds": 0.1}
+
+
+def start_daggy_emulator(**config: Any) -> DaggyEmulatorHandle:
+    """Start a Daggy emulator on a free loopback port; fast timings unless ``config`` says otherwise."""
+    from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorConfig, DaggyEmulatorHandle
+
+    return DaggyEmulatorHandle.start(DaggyEmulatorConfig(**{**FAST_DAGGY_TIMINGS, **config}))
+
+
+@pytest.fixture(scope="session")
+def _daggy_emulator_session() -> Iterator[DaggyEmulatorHandle]:
+    handle = start_daggy_emulator()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def daggy_emulator(_daggy_emulator_session: DaggyEmulatorHandle) -> DaggyEmulatorHandle:
+    """The session's Daggy emulator, reset to its initial state (runs, faults, config) for this test."""
+    _daggy_emulator_session.reset()
+    return _daggy_emulator_session
+
+
+@pytest.fixture
+def daggy_emulator_factory() -> Iterator[Callable[..., DaggyEmulatorHandle]]:
+    """Call with ``DaggyEmulatorConfig`` fields to get a dedicated emulator, stopped at teardown."""
+    started: list[DaggyEmulatorHandle] = []
+
+    def factory(**config: Any) -> DaggyEmulatorHandle:
+        handle = start_daggy_emulator(**config)
         started.append(handle)
         return handle
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -17,3 +18,14 @@ def cdap(cdap_emulator: CdapEmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> 
     }
     monkeypatch.setenv("AIRFLOW_CONN_CDAP_DEFAULT", json.dumps(conn))
     return cdap_emulator
+
+
+FAST_RETRIES = {"retry_initial_wait": 0.01, "retry_max_wait": 0.05}
+
+
+@pytest.fixture
+def daggy(daggy_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Daggy emulator, with ``daggy_default`` pointing at it (as an environment connection)."""
+    conn = {"conn_type": "daggy", "host": daggy_emulator.url, "extra": FAST_RETRIES}
+    monkeypatch.setenv("AIRFLOW_CONN_DAGGY_DEFAULT", json.dumps(conn))
+    return daggy_emulator

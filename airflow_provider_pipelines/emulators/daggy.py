@@ -1,0 +1,815 @@
+"""Daggy (``daggyd``) REST API emulator: submit, validate, watch, kill and re-queue DAG runs.
+
+Follows daggyd's endpoint table and examples: DAG JSON with parameter expansion (``simple`` ->
+``simple_0``, ``simple_1``), integer run ids from 0, epoch-nanosecond times as JSON strings, run and task
+states QUEUED, RUNNING, COMPLETED, ERRORED, KILLED. Where the documents are silent (status codes and
+bodies of errors, what a killed task does to its run, listing without ``all=1``), the choices are
+documented in docs/EMULATORS.md.
+
+Runs move by a discrete-event simulation over the wall clock: nothing runs in the background. Each
+request first brings the runs up to date, so timestamps are exact (a child starts at the very
+nanosecond its last parent stopped) whatever the polling rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import itertools
+import json
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_pipelines.emulators.base import (
+    CONTROL_PREFIX,
+    EmulatorCli,
+    EmulatorCore,
+    EmulatorHandle,
+    EmulatorServer,
+    FaultInjector,
+    Handler,
+    RequestStats,
+    is_control_path,
+    missing_headers,
+    parse_kinds,
+)
+
+QUEUED, RUNNING, COMPLETED, ERRORED, KILLED = "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "KILLED"
+STATES = (QUEUED, RUNNING, COMPLETED, ERRORED, KILLED, "RETRY", "PAUSED")
+TERMINAL = frozenset({COMPLETED, ERRORED, KILLED})
+REQUEUEABLE = frozenset({ERRORED, KILLED})
+READY_MESSAGE = "Ya like DAGs?"
+KILLED_RC = -1
+NS = 1_000_000_000
+_PARAMETER = re.compile(r"\{\{([^{}]+)\}\}")
+_WORD_SPLIT = re.compile(r"[^0-9a-z]+")
+_RUN_ID = re.compile(r"-?[0-9]+")
+MAX_TASKS = 10_000  # after expansion: a guard against a huge parameter cross product
+
+
+@dataclass
+class DaggyEmulatorConfig:
+    """Settings of a Daggy emulator; timings in seconds. Read live: tests may change it between requests.
+
+    ``queued_seconds``: how long a submitted (or re-queued) run stays QUEUED before RUNNING.
+    ``task_seconds``: how long one task attempt runs (times ``long_factor`` for ``sleep``/``long`` commands).
+    ``required_headers``: headers every ``/ready`` and ``/v1`` request must carry (daggyd itself has no
+    authentication: this stands for a proxy in front of it).
+    """
+
+    queued_seconds: float = 0.5
+    task_seconds: float = 1.0
+    long_factor: float = 100.0
+    required_headers: dict[str, str] | None = None
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
+    seed: int | None = None
+    retry_after: float = 1.0
+    slow_seconds: float = 2.0
+
+
+class DagError(Exception):
+    """An invalid DAG: answered 400 ``{"error": reason}``."""
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _error(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds * NS)
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+# ----- DAG parsing and expansion -----
+
+
+@dataclass(frozen=True)
+class ExpandedDag:
+    """A valid DAG after parameter expansion: ``tasks`` maps final names to daggyd-shaped definitions."""
+
+    tag: str
+    tasks: dict[str, dict[str, Any]]
+
+
+def parse_dag(raw: bytes | str) -> ExpandedDag:
+    """Validate and expand a DAG document; raises :class:`DagError` with the reason."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise DagError(f"Invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise DagError("The DAG must be a JSON object with 'tasks'")
+    tag = body.get("tag", "")
+    if not isinstance(tag, str):
+        raise DagError("'tag' must be a string")
+    parameters = _parse_parameters(body.get("parameters"))
+    raw_tasks = body.get("tasks")
+    if not isinstance(raw_tasks, dict) or not raw_tasks:
+        raise DagError("The DAG has no tasks")
+
+    expansions: dict[str, list[str]] = {}
+    tasks: dict[str, dict[str, Any]] = {}
+    edges: list[tuple[str, str, str]] = []  # (task as written, "children" | "parents", other name)
+    for name, spec in raw_tasks.items():
+        if not name:
+            raise DagError("Task names must not be empty")
+        definition, commands = _parse_task(name, spec, parameters)
+        names = [name] if len(commands) == 1 else [f"{name}_{index}" for index in range(len(commands))]
+        expansions[name] = names
+        for task_name, command in zip(names, commands, strict=True):
+            if task_name in tasks:
+                raise DagError(f"Duplicate task name '{task_name}' after parameter expansion")
+            if len(tasks) >= MAX_TASKS:
+                raise DagError(f"The DAG expands to more than {MAX_TASKS} tasks")
+            expanded = copy.deepcopy(definition)
+            expanded["job"]["command"] = command
+            tasks[task_name] = expanded
+        for relation in ("children", "parents"):
+            edges.extend((name, relation, other) for other in definition[relation])
+    _link(tasks, expansions, edges)
+    _check_acyclic(tasks)
+    return ExpandedDag(tag, tasks)
+
+
+def _parse_parameters(value: Any) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DagError("'parameters' must be a JSON object of names to a string or a list of strings")
+    parameters: dict[str, list[str]] = {}
+    for name, values in value.items():
+        if isinstance(values, str):
+            parameters[name] = [values]
+        elif isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+            parameters[name] = list(values)
+        else:
+            raise DagError(f"Parameter '{name}' must be a string or a non-empty list of strings")
+    return parameters
+
+
+def _parse_task(
+    name: str, spec: Any, parameters: dict[str, list[str]]
+) -> tuple[dict[str, Any], list[list[str]]]:
+    """The task's normalised definition and its expanded commands (one per expansion)."""
+    if not isinstance(spec, dict):
+        raise DagError(f"Task '{name}' must be a JSON object")
+    job = spec.get("job")
+    command = job.get("command") if isinstance(job, dict) else None
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        raise DagError(f"Task '{name}' has no job.command (a non-empty list of strings)")
+    assert isinstance(job, dict)
+    max_retries = spec.get("maxRetries", 0)
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise DagError(f"Task '{name}': 'maxRetries' must be a non-negative integer")
+    interval = spec.get("retryIntervalSeconds", 0)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        raise DagError(f"Task '{name}': 'retryIntervalSeconds' must be a non-negative number")
+    relations: dict[str, list[str]] = {}
+    for relation in ("children", "parents"):
+        others = spec.get(relation, [])
+        if not isinstance(others, list) or not all(isinstance(o, str) for o in others):
+            raise DagError(f"Task '{name}': '{relation}' must be a list of task names")
+        relations[relation] = others
+    environment = job.get("environment", [])
+    if not isinstance(environment, list):
+        raise DagError(f"Task '{name}': 'job.environment' must be a list")
+    is_generator = spec.get("isGenerator", False)
+    if not isinstance(is_generator, bool):
+        raise DagError(f"Task '{name}': 'isGenerator' must be true or false")
+    definition: dict[str, Any] = {
+        "maxRetries": max_retries,
+        "retryIntervalSeconds": interval,
+        "job": {**job, "environment": environment},
+        "children": relations["children"],
+        "parents": relations["parents"],
+        "isGenerator": is_generator,
+    }
+    return definition, _expand_command(name, command, parameters)
+
+
+def _expand_command(name: str, command: list[str], parameters: dict[str, list[str]]) -> list[list[str]]:
+    referenced: list[str] = []
+    for argument in command:
+        for match in _PARAMETER.finditer(argument):
+            parameter = match.group(1)
+            if parameter not in parameters:
+                raise DagError(f"Task '{name}' references undefined parameter '{parameter}'")
+            if parameter not in referenced:
+                referenced.append(parameter)
+    # Several-valued parameters multiply the task, in the order the DAG declares them.
+    ordered = [p for p in parameters if p in referenced]
+    if math.prod(len(parameters[p]) for p in ordered) > MAX_TASKS:
+        raise DagError(f"Task '{name}' expands to more than {MAX_TASKS} tasks")
+    choices = [[(p, value) for value in parameters[p]] for p in ordered]
+    return [_substitute(command, dict(combination)) for combination in itertools.product(*choices)]
+
+
+def _substitute(command: list[str], values: dict[str, str]) -> list[str]:
+    return [_PARAMETER.sub(lambda match: values[match.group(1)], argument) for argument in command]
+
+
+def _link(
+    tasks: dict[str, dict[str, Any]],
+    expansions: dict[str, list[str]],
+    edges: list[tuple[str, str, str]],
+) -> None:
+    """Fill every task's ``children`` and ``parents`` with final names, both directions."""
+
+    def resolve(task: str, relation: str, other: str) -> list[str]:
+        if other in expansions:
+            return expansions[other]
+        if other in tasks:
+            return [other]
+        kind = "child" if relation == "children" else "parent"
+        raise DagError(f"Task '{task}' names an unknown {kind} '{other}'")
+
+    pairs: set[tuple[str, str]] = set()
+    for task, relation, other in edges:
+        for source in expansions[task]:
+            for target in resolve(task, relation, other):
+                pairs.add((source, target) if relation == "children" else (target, source))
+    order = {name: index for index, name in enumerate(tasks)}
+    for definition in tasks.values():
+        definition["children"], definition["parents"] = [], []
+    for parent, child in sorted(pairs, key=lambda pair: (order[pair[0]], order[pair[1]])):
+        if parent == child:
+            raise DagError(f"The DAG has a cycle: {parent} -> {parent}")
+        tasks[parent]["children"].append(child)
+        tasks[child]["parents"].append(parent)
+
+
+def _check_acyclic(tasks: dict[str, dict[str, Any]]) -> None:
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(tasks, white)
+    for root in tasks:
+        if colour[root] != white:
+            continue
+        path = [root]
+        stack = [iter(tasks[root]["children"])]
+        colour[root] = grey
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                colour[path.pop()] = black
+                stack.pop()
+            elif colour[child] == grey:
+                cycle = [*path[path.index(child) :], child]
+                raise DagError(f"The DAG has a cycle: {' -> '.join(cycle)}")
+            elif colour[child] == white:
+                colour[child] = grey
+                path.append(child)
+                stack.append(iter(tasks[child]["children"]))
+
+
+# ----- runs -----
+
+
+def _words(command: list[str]) -> set[str]:
+    return set(_WORD_SPLIT.split(" ".join(command).lower()))
+
+
+@dataclass
+class TaskRun:
+    """One task of a run: its state, its finished attempts and the attempt under way."""
+
+    name: str
+    definition: dict[str, Any]
+    state: str = QUEUED
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    started: int | None = None  # the running attempt's start, ns
+    ends: int | None = None  # the running attempt's end, ns
+    not_before: int | None = None  # a retry waiting for its interval
+    tries: int = 0  # attempts since the task was last (re)queued
+
+    @property
+    def command(self) -> list[str]:
+        command: list[str] = self.definition["job"]["command"]
+        return command
+
+    def fails(self) -> bool:
+        return "fail" in _words(self.command)
+
+    def is_long(self) -> bool:
+        return "long" in _words(self.command) or "sleep" in " ".join(self.command).lower()
+
+    def finish_attempt(self, at: int, rc: int, error_log: str = "", executor_log: str = "") -> None:
+        assert self.started is not None
+        self.attempts.append(
+            {
+                "startTime": str(self.started),
+                "stopTime": str(at),
+                "rc": rc,
+                "outputLog": f"Echoing {' '.join(self.command)}\n",
+                "errorLog": error_log,
+                "executorLog": executor_log,
+            }
+        )
+        self.started = self.ends = None
+
+
+@dataclass
+class DaggyRun:
+    run_id: int
+    tag: str
+    tasks: dict[str, TaskRun]
+    state: str
+    changes: list[tuple[int, str]]
+    runs_at: int  # when a QUEUED run turns RUNNING
+    clock: int  # the last event processed
+    last_update: int
+
+    def change(self, state: str, at: int) -> None:
+        self.state = state
+        self.changes.append((at, state))
+        self.touch(at)
+
+    def touch(self, at: int) -> None:
+        self.clock = max(self.clock, at)
+        self.last_update = max(self.last_update, at)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for task in self.tasks.values():
+            counts[task.state] = counts.get(task.state, 0) + 1
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "runID": self.run_id,
+            "tag": self.tag,
+            "state": self.state,
+            "startTime": str(self.changes[0][0]),
+            "lastUpdate": str(self.last_update),
+            "taskCounts": self.counts(),
+        }
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "runID": self.run_id,
+            "tag": self.tag,
+            "tasks": {name: copy.deepcopy(task.definition) for name, task in self.tasks.items()},
+            "taskStates": {name: task.state for name, task in self.tasks.items()},
+            "taskAttempts": {name: copy.deepcopy(task.attempts) for name, task in self.tasks.items()},
+            "dagStateChanges": [{"time": str(at), "state": state} for at, state in self.changes],
+        }
+
+
+class DaggyEmulator:
+    """In-memory daggyd: runs and their tasks; builds the aiohttp application serving them."""
+
+    def __init__(self, config: DaggyEmulatorConfig | None = None) -> None:
+        self.config = config if config is not None else DaggyEmulatorConfig()
+        self._initial_config = copy.deepcopy(self.config)
+        self._lock = threading.RLock()
+        self.core = EmulatorCore(
+            RequestStats(
+                counters=("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
+            ),
+            FaultInjector(
+                self.config.fault_rate,
+                self.config.fault_kinds,
+                self.config.seed,
+                self.config.retry_after,
+                self.config.slow_seconds,
+            ),
+        )
+        self.core.reset_hooks.append(self._reset_state)
+        self._runs: dict[int, DaggyRun] = {}
+
+    # ----- Python API (also used by the control routes) -----
+
+    def reset(self) -> None:
+        """Back to the as-started state: no runs (ids restart at 0), faults or counts; the initial config."""
+        self.core.reset()
+
+    def _reset_state(self) -> None:
+        with self._lock:
+            for item in dataclasses.fields(self._initial_config):
+                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            self._runs.clear()
+        self.core.faults.clear()
+        self.core.faults.set_random(
+            self.config.fault_rate,
+            self.config.fault_kinds,
+            self.config.seed,
+            self.config.retry_after,
+            self.config.slow_seconds,
+        )
+
+    def submit(self, dag: ExpandedDag) -> int:
+        at = _now_ns()
+        with self._lock:
+            run_id = len(self._runs)
+            tasks = {name: TaskRun(name, definition) for name, definition in dag.tasks.items()}
+            run = DaggyRun(
+                run_id=run_id,
+                tag=dag.tag,
+                tasks=tasks,
+                state=QUEUED,
+                changes=[(at, QUEUED)],
+                runs_at=at + _ns(self.config.queued_seconds),
+                clock=at,
+                last_update=at,
+            )
+            self._runs[run_id] = run
+            self.core.stats.incr("submits")
+        return run_id
+
+    def run_documents(self) -> list[dict[str, Any]]:
+        """Every run's full document (as ``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
+        at = _now_ns()
+        with self._lock:
+            documents = []
+            for run in self._runs.values():
+                self._advance(run, at)
+                documents.append({**run.document(), "state": run.state})
+            return documents
+
+    # ----- simulation -----
+
+    def _advance(self, run: DaggyRun, at: int) -> None:
+        """Process every event of ``run`` up to ``at``, in time order."""
+        while run.state not in TERMINAL:
+            if run.state == QUEUED:
+                if run.runs_at > at:
+                    return
+                run.change(RUNNING, run.runs_at)
+                self._start_ready(run, run.runs_at)
+                continue
+            moment = self._next_event(run)
+            if moment is None:
+                self._finish(run)
+                return
+            if moment > at:
+                return
+            for task in run.tasks.values():
+                if task.state == RUNNING and task.ends == moment:
+                    self._end_attempt(run, task, moment)
+            run.touch(moment)
+            self._start_ready(run, moment)
+
+    def _next_event(self, run: DaggyRun) -> int | None:
+        moments = [task.ends for task in run.tasks.values() if task.state == RUNNING and task.ends]
+        moments += [
+            task.not_before
+            for task in run.tasks.values()
+            if task.state == QUEUED and task.not_before is not None and task.not_before > run.clock
+        ]
+        return min(moments) if moments else None
+
+    def _start_ready(self, run: DaggyRun, at: int) -> None:
+        for task in run.tasks.values():
+            if task.state != QUEUED or (task.not_before is not None and task.not_before > at):
+                continue
+            if all(run.tasks[parent].state == COMPLETED for parent in task.definition["parents"]):
+                seconds = self.config.task_seconds * (self.config.long_factor if task.is_long() else 1.0)
+                task.state, task.started, task.ends = RUNNING, at, at + _ns(seconds)
+                task.not_before = None
+                task.tries += 1
+                run.touch(at)
+
+    def _end_attempt(self, run: DaggyRun, task: TaskRun, at: int) -> None:
+        if not task.fails():
+            task.finish_attempt(at, 0)
+            task.state = COMPLETED
+            return
+        error_log = (
+            "Traceback (most recent call last):\n"
+            f'  File "{task.command[1] if len(task.command) > 1 else task.command[0]}", line 1, in <module>\n'
+            f"RuntimeError: simulated failure in {task.name}\n"
+        )
+        task.finish_attempt(at, 1, error_log=error_log)
+        if task.tries <= int(task.definition["maxRetries"]):
+            task.state = QUEUED
+            task.not_before = at + _ns(float(task.definition["retryIntervalSeconds"]))
+        else:
+            task.state = ERRORED
+
+    def _finish(self, run: DaggyRun) -> None:
+        """Nothing runs and nothing can start: the run ends."""
+        states = {task.state for task in run.tasks.values()}
+        if states == {COMPLETED}:
+            run.change(COMPLETED, run.clock)
+        elif ERRORED in states:
+            run.change(ERRORED, run.clock)
+        else:
+            run.change(KILLED, run.clock)
+
+    def _kill_task(self, run: DaggyRun, task: TaskRun, at: int) -> None:
+        if task.state == RUNNING:
+            task.finish_attempt(at, KILLED_RC, executor_log="Killed by request\n")
+        if task.state in (RUNNING, QUEUED):
+            task.state = KILLED
+            task.not_before = None
+            run.touch(at)
+
+    def _requeue_task(self, run: DaggyRun, task: TaskRun, at: int) -> None:
+        task.state, task.tries, task.not_before = QUEUED, 0, None
+        run.touch(at)
+
+    def _resume(self, run: DaggyRun, at: int) -> None:
+        if run.state in TERMINAL:
+            run.change(QUEUED, at)
+            run.runs_at = at + _ns(self.config.queued_seconds)
+        elif run.state == RUNNING:
+            self._start_ready(run, at)
+        self._advance(run, at)
+
+    # ----- application -----
+
+    def create_app(self) -> web.Application:
+        app = web.Application()
+        self.core.install(app)
+        app.middlewares.append(self._auth_middleware)
+        run = "/v1/dagrun/{runid}"
+        task = run + "/task/{taskName}"
+        routes: list[tuple[str, str, Handler, str]] = [
+            ("GET", "/ready", self._ready, "ready"),
+            ("GET", "/v1/dagruns", self._list_runs, "list_runs"),
+            ("POST", "/v1/dagrun", self._submit, "submit"),
+            ("POST", "/v1/dagrun/validate", self._validate, "validate"),
+            ("GET", run, self._get_run, "get_run"),
+            ("DELETE", run, self._kill_run, "kill_run"),
+            ("GET", run + "/state", self._get_run_state, "get_run_state"),
+            ("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state"),
+            ("GET", task, self._get_task, "get_task"),
+            ("DELETE", task, self._kill_task_route, "kill_task"),
+            ("GET", task + "/state", self._get_task_state, "get_task_state"),
+            ("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state"),
+        ]
+        for method, path, handler, name in routes:
+            self.core.add_route(app, method, path, handler, name)
+        app.router.add_get(CONTROL_PREFIX + "daggy/runs", self._control_runs)
+        return app
+
+    @web.middleware
+    async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        guarded = not is_control_path(path) and (path == "/ready" or path.startswith("/v1/"))
+        if guarded and missing_headers(request, self.config.required_headers):
+            return _error(401, "unauthorized")
+        return await handler(request)
+
+    def _run(self, request: web.Request, at: int) -> DaggyRun:
+        """The request's run, brought up to ``at``; call with the lock held."""
+        text = request.match_info["runid"]
+        if not _RUN_ID.fullmatch(text):
+            raise _ApiError(400, f"Invalid run ID: {text}")
+        run_id = int(text)
+        run = self._runs.get(run_id)
+        if run is None:
+            raise _ApiError(404, f"No such run: {run_id}")
+        self._advance(run, at)
+        return run
+
+    def _task(self, request: web.Request, at: int) -> tuple[DaggyRun, TaskRun]:
+        run = self._run(request, at)
+        name = request.match_info["taskName"]
+        task = run.tasks.get(name)
+        if task is None:
+            raise _ApiError(404, f"No such task: {name} in run {run.run_id}")
+        return run, task
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        return web.json_response({"msg": READY_MESSAGE})
+
+    async def _list_runs(self, request: web.Request) -> web.Response:
+        at = _now_ns()
+        every = request.query.get("all", "").lower() in ("1", "true", "yes")
+        with self._lock:
+            summaries = []
+            for run in self._runs.values():
+                self._advance(run, at)
+                if every or run.state != COMPLETED:
+                    summaries.append(run.summary())
+        return web.json_response(summaries)
+
+    async def _submit(self, request: web.Request) -> web.Response:
+        try:
+            dag = parse_dag(await request.read())
+        except DagError as exc:
+            self.core.stats.incr("invalid_dags")
+            return _error(400, str(exc))
+        return web.json_response({"runID": self.submit(dag)})
+
+    async def _validate(self, request: web.Request) -> web.Response:
+        self.core.stats.incr("validations")
+        try:
+            parse_dag(await request.read())
+        except DagError as exc:
+            self.core.stats.incr("invalid_dags")
+            return _error(400, str(exc))
+        return web.json_response({"valid": True})
+
+    async def _get_run(self, request: web.Request) -> web.Response:
+        try:
+            with self._lock:
+                document = self._run(request, _now_ns()).document()
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response(document)
+
+    async def _kill_run(self, request: web.Request) -> web.Response:
+        at = _now_ns()
+        try:
+            with self._lock:
+                run = self._run(request, at)
+                self.core.stats.incr("run_kills")
+                if run.state not in TERMINAL:
+                    for task in run.tasks.values():
+                        self._kill_task(run, task, at)
+                    run.change(KILLED, at)
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response({})
+
+    async def _get_run_state(self, request: web.Request) -> web.Response:
+        try:
+            with self._lock:
+                state = self._run(request, _now_ns()).state
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response({"state": state})
+
+    async def _set_run_state(self, request: web.Request) -> web.Response:
+        at = _now_ns()
+        try:
+            with self._lock:
+                run = self._run(request, at)
+                _check_target_state(request.match_info["state"])
+                if run.state not in REQUEUEABLE:
+                    reason = f"Run {run.run_id} is {run.state}: only ERRORED or KILLED runs can be re-queued"
+                    raise _ApiError(400, reason)
+                for task in run.tasks.values():
+                    if task.state in REQUEUEABLE:
+                        self._requeue_task(run, task, at)
+                self._resume(run, at)
+                self.core.stats.incr("requeues")
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response({"runID": run.run_id})
+
+    async def _get_task(self, request: web.Request) -> web.Response:
+        try:
+            with self._lock:
+                definition = copy.deepcopy(self._task(request, _now_ns())[1].definition)
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response(definition)
+
+    async def _kill_task_route(self, request: web.Request) -> web.Response:
+        at = _now_ns()
+        try:
+            with self._lock:
+                run, task = self._task(request, at)
+                self.core.stats.incr("task_kills")
+                if run.state not in TERMINAL:
+                    self._kill_task(run, task, at)
+                    self._advance(run, at)
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response({})
+
+    async def _get_task_state(self, request: web.Request) -> web.Response:
+        try:
+            with self._lock:
+                state = self._task(request, _now_ns())[1].state
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response({"state": state})
+
+    async def _set_task_state(self, request: web.Request) -> web.Response:
+        at = _now_ns()
+        try:
+            with self._lock:
+                run, task = self._task(request, at)
+                _check_target_state(request.match_info["state"])
+                if task.state not in REQUEUEABLE:
+                    raise _ApiError(
+                        400,
+                        f"Task {task.name} of run {run.run_id} is {task.state}: "
+                        "only an ERRORED or KILLED task can be re-queued",
+                    )
+                self._requeue_task(run, task, at)
+                self._resume(run, at)
+                self.core.stats.incr("requeues")
+        except _ApiError as exc:
+            return _error(exc.status, exc.reason)
+        return web.json_response({"runID": run.run_id})
+
+    async def _control_runs(self, request: web.Request) -> web.Response:
+        return web.json_response(self.run_documents())
+
+
+def _check_target_state(state: str) -> None:
+    if state.upper() not in STATES:
+        raise _ApiError(400, f"Unknown state: {state}")
+    if state.upper() != QUEUED:
+        raise _ApiError(400, f"Cannot set state {state.upper()}: only QUEUED (re-queue) is supported")
+
+
+def create_daggy_app(config: DaggyEmulatorConfig | None = None) -> web.Application:
+    """A fresh Daggy emulator application (its state is reachable only over HTTP)."""
+    return DaggyEmulator(config).create_app()
+
+
+class DaggyEmulatorHandle(EmulatorHandle):
+    """A running Daggy emulator plus direct control of its state, for tests.
+
+    ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
+    """
+
+    def __init__(self, emulator: DaggyEmulator, server: EmulatorServer) -> None:
+        super().__init__(emulator.core, server)
+        self.emulator = emulator
+
+    @classmethod
+    def start(
+        cls, config: DaggyEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> DaggyEmulatorHandle:
+        emulator = DaggyEmulator(config)
+        server = EmulatorServer(emulator.create_app(), host=host, port=port)
+        server.start()
+        return cls(emulator, server)
+
+    @property
+    def config(self) -> DaggyEmulatorConfig:
+        return self.emulator.config
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
+        return self.emulator.run_documents()
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """One run's document plus its ``state``; ``KeyError`` if unknown."""
+        for document in self.runs():
+            if document["runID"] == run_id:
+                return document
+        raise KeyError(run_id)
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+
+def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = DaggyEmulatorConfig()
+    parser.add_argument("--queued-seconds", type=float, default=defaults.queued_seconds)
+    parser.add_argument("--task-seconds", type=float, default=defaults.task_seconds)
+    parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a header every request must carry (repeatable); --token T adds 'Authorization: Bearer T'",
+    )
+
+
+def _app_from_cli(args: argparse.Namespace) -> web.Application:
+    headers: dict[str, str] = {}
+    for item in args.header:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--header needs NAME=VALUE, got {item!r}")
+        headers[name.strip()] = value
+    if args.token:
+        headers["Authorization"] = f"Bearer {args.token}"
+    config = DaggyEmulatorConfig(
+        queued_seconds=args.queued_seconds,
+        task_seconds=args.task_seconds,
+        long_factor=args.long_factor,
+        required_headers=headers or None,
+        fault_rate=args.fault_rate,
+        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
+        seed=args.seed,
+        retry_after=args.retry_after,
+        slow_seconds=args.slow_seconds,
+    )
+    return create_daggy_app(config)
+
+
+CLI = EmulatorCli(
+    name="daggy",
+    default_port=2503,
+    add_arguments=_add_cli_arguments,
+    create_app=_app_from_cli,
+    description="Daggy (daggyd) REST API",
+)

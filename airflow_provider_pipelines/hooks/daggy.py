@@ -1,0 +1,255 @@
+"""Daggy (``daggyd``): the REST API of DAG runs, declared."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.connection_types import DAGGY_CONNECTION
+from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.http import ApiCall, HttpSettings, Plan, url_path
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+DEFAULT_PORT = 2503
+# Run and task states. RETRY and PAUSED are in the server's enum but not in its documentation.
+DAGGY_STATES = StateMap(
+    {
+        "QUEUED": RunState.PENDING,
+        "RUNNING": RunState.RUNNING,
+        "RETRY": RunState.RUNNING,
+        "PAUSED": RunState.RUNNING,
+        "COMPLETED": RunState.SUCCESS,
+        "ERRORED": RunState.FAILED,
+        "KILLED": RunState.FAILED,
+    }
+)
+FAILED_TASK_STATES = ("ERRORED", "KILLED")
+LOG_TAIL_LINES = 10
+
+
+def tag_with_marker(tag: str | None, marker: str) -> str:
+    """The run's tag, carrying the task marker so that a retry can find the run again."""
+    suffix = f"[airflow:{marker}]"
+    return f"{tag} {suffix}" if tag else suffix
+
+
+def task_counts(task_states: Mapping[str, Any]) -> dict[str, int]:
+    return dict(sorted(Counter(str(state) for state in task_states.values()).items()))
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{count} {state}" for state, count in counts.items()) or "no tasks"
+
+
+def tail(text: Any, lines: int = LOG_TAIL_LINES) -> list[str]:
+    return [line for line in str(text or "").splitlines() if line.strip()][-lines:]
+
+
+class DaggyHook(PipelineHook):
+    """
+    Talks to a Daggy server (``daggyd``).
+
+    Connection (type ``daggy``): **host** and **port** of daggyd (default port 2503; ``http``
+    unless the host says ``https://``). daggyd has no authentication of its own; when a proxy in
+    front of it needs headers, put them in the ``headers`` extra (a JSON object; the values are
+    treated as secrets). Other extras: ``verify``, ``ca_bundle``, ``timeout`` and the retry settings.
+
+    :param daggy_conn_id: the connection id (default ``daggy_default``).
+    """
+
+    platform = "Daggy"
+    conn_name_attr = "daggy_conn_id"
+    default_conn_name = "daggy_default"
+    conn_type = DAGGY_CONNECTION.conn_type
+    hook_name = DAGGY_CONNECTION.hook_name
+    connection_form = DAGGY_CONNECTION.form
+    state_map = DAGGY_STATES
+
+    def __init__(self, daggy_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id=daggy_conn_id or kwargs.pop("conn_id", None), **kwargs)
+
+    def settings_from_connection(self, conn: Connection) -> HttpSettings:
+        return HttpSettings.from_connection(
+            conn.host,
+            schema=conn.schema or "http",
+            port=conn.port or (None if conn.host and "://" in conn.host else DEFAULT_PORT),
+            extras=conn.extra_dejson,
+        )
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        headers = headers_extra(conn.extra_dejson.get("headers"))
+        return StaticHeadersAuth(headers) if headers else Auth()
+
+    # -- calls ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _run_path(run_id: int | str, *rest: str) -> str:
+        return url_path("v1", "dagrun", str(run_id), *rest)
+
+    def _expect_mapping(self, call: str, reply: Any) -> dict[str, Any]:
+        if not isinstance(reply, Mapping):
+            raise PipelineApiError(self.platform, call, 200, f"unexpected reply: {str(reply)[:200]!r}")
+        return dict(reply)
+
+    def ready_plan(self) -> Plan[dict[str, Any]]:
+        reply = yield ApiCall("ready check", "GET", "/ready")
+        return self._expect_mapping("ready check", reply)
+
+    def list_runs_plan(self, all_runs: bool = True) -> Plan[list[dict[str, Any]]]:
+        reply = yield ApiCall(
+            "list runs", "GET", url_path("v1", "dagruns"), params={"all": 1 if all_runs else None}
+        )
+        if not isinstance(reply, list):
+            raise PipelineApiError(self.platform, "list runs", 200, f"unexpected reply: {str(reply)[:200]!r}")
+        return [dict(run) for run in reply if isinstance(run, Mapping)]
+
+    def validate_plan(self, dag_spec: Mapping[str, Any]) -> Plan[None]:
+        call = ApiCall("validate DAG", "POST", url_path("v1", "dagrun", "validate"), json=dict(dag_spec))
+        reply = self._expect_mapping(call.name, (yield call))
+        if reply.get("valid") is not True:
+            reason = reply.get("error") or reply.get("msg") or json.dumps(reply)
+            raise PipelineApiError(self.platform, call.name, 200, f"the DAG is not valid: {reason}")
+
+    def submit_plan(self, dag_spec: Mapping[str, Any]) -> Plan[int]:
+        call = ApiCall("submit DAG", "POST", url_path("v1", "dagrun"), json=dict(dag_spec), idempotent=False)
+        reply = self._expect_mapping(call.name, (yield call))
+        run_id = reply.get("runID")
+        if isinstance(run_id, bool) or not isinstance(run_id, int | str) or not str(run_id).isdigit():
+            raise PipelineApiError(
+                self.platform, call.name, 200, f"the reply carries no runID: {reply!r:.200}"
+            )
+        return int(run_id)
+
+    def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
+        reply = yield ApiCall("get run", "GET", self._run_path(run_id))
+        return self._expect_mapping("get run", reply)
+
+    def kill_run_plan(self, run_id: int | str) -> Plan[None]:
+        yield ApiCall("kill run", "DELETE", self._run_path(run_id), expect="none")
+
+    def get_run_state_plan(self, run_id: int | str) -> Plan[str]:
+        reply = self._expect_mapping(
+            "get run state", (yield ApiCall("get run state", "GET", self._run_path(run_id, "state")))
+        )
+        return str(reply.get("state") or "")
+
+    def set_run_state_plan(self, run_id: int | str, state: str) -> Plan[None]:
+        yield ApiCall("set run state", "PATCH", self._run_path(run_id, "state", state), expect="none")
+
+    def get_task_plan(self, run_id: int | str, task_name: str) -> Plan[dict[str, Any]]:
+        reply = yield ApiCall("get task", "GET", self._run_path(run_id, "task", task_name))
+        return self._expect_mapping("get task", reply)
+
+    def kill_task_plan(self, run_id: int | str, task_name: str) -> Plan[None]:
+        yield ApiCall("kill task", "DELETE", self._run_path(run_id, "task", task_name), expect="none")
+
+    def get_task_state_plan(self, run_id: int | str, task_name: str) -> Plan[str]:
+        call = ApiCall("get task state", "GET", self._run_path(run_id, "task", task_name, "state"))
+        return str(self._expect_mapping(call.name, (yield call)).get("state") or "")
+
+    def set_task_state_plan(self, run_id: int | str, task_name: str, state: str) -> Plan[None]:
+        path = self._run_path(run_id, "task", task_name, "state", state)
+        yield ApiCall("set task state", "PATCH", path, expect="none")
+
+    # -- the public sync API -------------------------------------------------------------------------
+
+    def ready(self) -> dict[str, Any]:
+        """``GET /ready``: daggyd answers ``{"msg": "Ya like DAGs?"}``."""
+        return self.run(self.ready_plan())
+
+    def list_runs(self, all_runs: bool = True) -> list[dict[str, Any]]:
+        """Runs with ``runID``, ``tag``, ``state``, ``startTime``, ``lastUpdate``, ``taskCounts``."""
+        return self.run(self.list_runs_plan(all_runs))
+
+    def validate_dag(self, dag_spec: Mapping[str, Any]) -> None:
+        """Raise :class:`PipelineApiError` with the server's reason when the DAG is not valid."""
+        self.run(self.validate_plan(dag_spec))
+
+    def submit_dag(self, dag_spec: Mapping[str, Any]) -> int:
+        """Submit a DAG for execution; return its integer ``runID``."""
+        return self.run(self.submit_plan(dag_spec))
+
+    def get_run(self, run_id: int | str) -> dict[str, Any]:
+        """The run's full state: ``tasks``, ``taskStates``, ``taskAttempts``, ``dagStateChanges``."""
+        return self.run(self.get_run_plan(run_id))
+
+    def kill_run(self, run_id: int | str) -> None:
+        self.run(self.kill_run_plan(run_id))
+
+    def get_run_state(self, run_id: int | str) -> str:
+        return self.run(self.get_run_state_plan(run_id))
+
+    def set_run_state(self, run_id: int | str, state: str) -> None:
+        """``QUEUED`` restarts an errored or killed run."""
+        self.run(self.set_run_state_plan(run_id, state))
+
+    def get_task(self, run_id: int | str, task_name: str) -> dict[str, Any]:
+        return self.run(self.get_task_plan(run_id, task_name))
+
+    def kill_task(self, run_id: int | str, task_name: str) -> None:
+        self.run(self.kill_task_plan(run_id, task_name))
+
+    def get_task_state(self, run_id: int | str, task_name: str) -> str:
+        return self.run(self.get_task_state_plan(run_id, task_name))
+
+    def set_task_state(self, run_id: int | str, task_name: str, state: str) -> None:
+        """``QUEUED`` retries one errored or killed task."""
+        self.run(self.set_task_state_plan(run_id, task_name, state))
+
+    def check_connection(self) -> None:
+        self.ready()
+
+    # -- the run protocol ----------------------------------------------------------------------------
+
+    @staticmethod
+    def run_ref(run_id: int | str) -> RunRef:
+        return {"run_id": int(run_id)}
+
+    def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
+        document = yield from self.get_run_plan(run["run_id"])
+        changes = document.get("dagStateChanges") or []
+        last = changes[-1] if changes and isinstance(changes[-1], Mapping) else {}
+        raw = str(last.get("state") or "")
+        if not raw:
+            raw = yield from self.get_run_state_plan(run["run_id"])
+        counts = task_counts(document.get("taskStates") or {})
+        return RunStatus(raw, self.state_map.classify(raw), {"task_counts": counts}, format_counts(counts))
+
+    def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        yield from self.kill_run_plan(run["run_id"])
+
+    def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        document = yield from self.get_run_plan(run["run_id"])
+        states = document.get("taskStates") or {}
+        attempts = document.get("taskAttempts") or {}
+        lines: list[str] = []
+        failed: list[str] = []
+        for name, state in sorted(states.items()):
+            if state not in FAILED_TASK_STATES:
+                continue
+            tries = attempts.get(name) or []
+            last = tries[-1] if tries and isinstance(tries[-1], Mapping) else {}
+            rc = last.get("rc")
+            failed.append(f"{name} ({state}{f', rc {rc}' if rc is not None else ''})")
+            lines.append(f"task {name}: {state}, attempt {len(tries)}, rc {rc}")
+            for stream in ("errorLog", "outputLog", "executorLog"):
+                for line in tail(last.get(stream)):
+                    lines.append(f"task {name} {stream}: {line}")
+        lines.append("failed tasks: " + (", ".join(failed) if failed else "none reported"))
+        return lines
+
+    def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
+        runs = yield from self.list_runs_plan(all_runs=True)
+        suffix = f"[airflow:{marker}]"
+        matches = [r for r in runs if str(r.get("tag") or "").endswith(suffix) and r.get("runID") is not None]
+        if not matches:
+            return None
+        newest = max(matches, key=lambda r: int(r["runID"]))
+        return self.run_ref(newest["runID"])

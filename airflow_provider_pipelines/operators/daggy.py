@@ -1,0 +1,247 @@
+"""Operators that submit Daggy DAGs and act on their runs and tasks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.errors import PipelineError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.hooks.daggy import DaggyHook, tag_with_marker
+from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def load_dag_spec(dag_spec: Mapping[str, Any] | str) -> dict[str, Any]:
+    """A Daggy DAG from a dict, a JSON string or the path of a JSON file."""
+    if isinstance(dag_spec, Mapping):
+        return json.loads(json.dumps(dag_spec))
+    text = str(dag_spec).strip()
+    source = "dag_spec"
+    if not text.startswith("{"):
+        path = Path(text)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise PipelineError(f"Daggy: dag_spec is neither JSON nor a readable file: {exc}") from None
+        source = str(path)
+    try:
+        spec = json.loads(text)
+    except ValueError as exc:
+        raise PipelineError(f"Daggy: {source} is not valid JSON: {exc}") from None
+    if not isinstance(spec, dict):
+        raise PipelineError(f"Daggy: {source} must hold a JSON object (the DAG), not {type(spec).__name__}")
+    return spec
+
+
+def daggy_parameter_names(dag_spec: Any) -> list[str]:
+    """The names a DAG declares under ``parameters``, when they can be read without loading files."""
+    spec = dag_spec
+    if isinstance(dag_spec, str) and dag_spec.strip().startswith("{"):
+        try:
+            spec = json.loads(dag_spec)
+        except ValueError:
+            return []
+    params = spec.get("parameters") if isinstance(spec, Mapping) else None
+    return [str(name) for name in params] if isinstance(params, Mapping) else []
+
+
+class DaggySubmitDagOperator(PipelineRunOperator):
+    """
+    Submit a DAG to Daggy and wait for its run to end.
+
+    Returns the integer ``runID`` (XCom ``return_value``); XCom ``run_id`` is pushed before waiting.
+    While waiting, the task log shows task counts by state as they change. A run that ends ERRORED
+    or KILLED fails the task, naming the failed Daggy tasks, with each one's last attempt (``rc``,
+    the tail of its ``errorLog`` and ``outputLog``) in the log.
+
+    Daggy's own ``{{NAME}}`` parameter references (no spaces, NAME declared under ``parameters``) are
+    left for Daggy; everything else in the spec is an Airflow template.
+
+    :param dag_spec: the Daggy DAG: a dict, a JSON string, or the path of a JSON file. Templated.
+    :param validate: ask Daggy to validate the DAG before submitting it (default True); an invalid
+        DAG fails the task with the server's reason, and nothing is submitted.
+    :param daggy_conn_id: the Daggy connection (default ``daggy_default``).
+
+    The waiting parameters (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``timeout``,
+    ``cancel_on_kill``, ``success_states``, ``failure_states``, ``reattach_on_retry``) are those of
+    every operator of this provider. The run's ``tag`` gets a ``[airflow:<task>]`` suffix by which a
+    retry finds the run again.
+    """
+
+    template_fields: Sequence[str] = ("dag_spec",)
+    template_fields_renderers = {"dag_spec": "json"}
+    hook_class = DaggyHook
+    trigger_class = DaggyRunTrigger
+
+    def __init__(
+        self,
+        *,
+        dag_spec: Mapping[str, Any] | str,
+        validate: bool = True,
+        daggy_conn_id: str = DaggyHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=daggy_conn_id, **kwargs)
+        self.dag_spec = dag_spec
+        self.validate = validate
+        self.daggy_conn_id = daggy_conn_id
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        names = daggy_parameter_names(self.dag_spec)
+        self._daggy_references = (
+            re.compile(r"\{\{(" + "|".join(map(re.escape, names)) + r")\}\}") if names else None
+        )
+        super().render_template_fields(context, jinja_env)
+
+    def render_template(
+        self, content: Any, context: Any, jinja_env: Any = None, seen_oids: Any = None
+    ) -> Any:
+        pattern = getattr(self, "_daggy_references", None)
+        if pattern is not None and isinstance(content, str) and pattern.search(content):
+            content = pattern.sub(r"{% raw %}{{\1}}{% endraw %}", content)
+        return super().render_template(content, context, jinja_env, seen_oids)
+
+    def run_spec(self) -> dict[str, Any]:
+        return {}
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, DaggyHook)
+        spec = load_dag_spec(self.dag_spec)
+        spec["tag"] = tag_with_marker(spec.get("tag"), marker)
+        if self.validate:
+            hook.validate_dag(spec)
+        return hook.run_ref(hook.submit_dag(spec))
+
+
+class _DaggyRequeueOperator(PipelineRunOperator):
+    """Re-queue part of an errored or killed run, then (optionally) wait for the run to end."""
+
+    hook_class = DaggyHook
+    trigger_class = DaggyRunTrigger
+
+    def __init__(self, *, run_id: int | str, daggy_conn_id: str = DaggyHook.default_conn_name, **kwargs: Any):
+        super().__init__(conn_id=daggy_conn_id, **kwargs)
+        self.run_id = run_id
+        self.daggy_conn_id = daggy_conn_id
+
+    def run_spec(self) -> dict[str, Any]:
+        return {"run_id": self.run_id}
+
+    def requeue(self, hook: DaggyHook) -> None:
+        raise NotImplementedError
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, DaggyHook)
+        ref = hook.run_ref(self.run_id)
+        state = hook.get_run_state(self.run_id)
+        if state in ("ERRORED", "KILLED"):
+            self.requeue(hook)
+        else:
+            # Already re-queued (by an earlier try, or by hand): follow the run as it is.
+            self.log.info("Daggy run %s is %s: nothing to re-queue, following it", self.run_id, state)
+        return ref
+
+    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
+        return None
+
+
+class DaggyRequeueRunOperator(_DaggyRequeueOperator):
+    """
+    Resume an ERRORED or KILLED Daggy run (``PATCH /v1/dagrun/{run_id}/state/QUEUED``): its failed
+    and killed tasks run again. Then waits for the run to end, like :class:`DaggySubmitDagOperator`.
+
+    :param run_id: the Daggy ``runID``. Templated.
+    :param daggy_conn_id: the Daggy connection (default ``daggy_default``).
+
+    Plus the waiting parameters of every operator of this provider (``wait_for_completion``...).
+    """
+
+    template_fields: Sequence[str] = ("run_id",)
+
+    def requeue(self, hook: DaggyHook) -> None:
+        hook.set_run_state(self.run_id, "QUEUED")
+        self.log.info("Re-queued Daggy run %s", self.run_id)
+
+
+class DaggyRequeueTaskOperator(_DaggyRequeueOperator):
+    """
+    Retry one ERRORED or KILLED task of a Daggy run
+    (``PATCH /v1/dagrun/{run_id}/task/{task_name}/state/QUEUED``), then wait for the run to end.
+
+    :param run_id: the Daggy ``runID``. Templated.
+    :param task_name: the (expanded) task name, e.g. ``simple_1``. Templated.
+    :param daggy_conn_id: the Daggy connection (default ``daggy_default``).
+    """
+
+    template_fields: Sequence[str] = ("run_id", "task_name")
+
+    def __init__(self, *, task_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.task_name = task_name
+
+    def requeue(self, hook: DaggyHook) -> None:
+        state = hook.get_task_state(self.run_id, self.task_name)
+        if state in ("ERRORED", "KILLED"):
+            hook.set_task_state(self.run_id, self.task_name, "QUEUED")
+            self.log.info("Re-queued task %s of Daggy run %s", self.task_name, self.run_id)
+        else:
+            self.log.info("Task %s of Daggy run %s is %s: not re-queued", self.task_name, self.run_id, state)
+
+
+class DaggyKillRunOperator(BaseOperator):
+    """
+    Kill a Daggy run (``DELETE /v1/dagrun/{run_id}``).
+
+    :param run_id: the Daggy ``runID``. Templated.
+    :param daggy_conn_id: the Daggy connection (default ``daggy_default``).
+    """
+
+    template_fields: Sequence[str] = ("run_id",)
+
+    def __init__(self, *, run_id: int | str, daggy_conn_id: str = DaggyHook.default_conn_name, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.daggy_conn_id = daggy_conn_id
+
+    def execute(self, context: Context) -> int:
+        DaggyHook(daggy_conn_id=self.daggy_conn_id).kill_run(self.run_id)
+        self.log.info("Killed Daggy run %s", self.run_id)
+        return int(self.run_id)
+
+
+class DaggyKillTaskOperator(BaseOperator):
+    """
+    Kill one task of a Daggy run (``DELETE /v1/dagrun/{run_id}/task/{task_name}``).
+
+    :param run_id: the Daggy ``runID``. Templated.
+    :param task_name: the (expanded) task name. Templated.
+    :param daggy_conn_id: the Daggy connection (default ``daggy_default``).
+    """
+
+    template_fields: Sequence[str] = ("run_id", "task_name")
+
+    def __init__(
+        self,
+        *,
+        run_id: int | str,
+        task_name: str,
+        daggy_conn_id: str = DaggyHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.task_name = task_name
+        self.daggy_conn_id = daggy_conn_id
+
+    def execute(self, context: Context) -> str:
+        DaggyHook(daggy_conn_id=self.daggy_conn_id).kill_task(self.run_id, self.task_name)
+        self.log.info("Killed task %s of Daggy run %s", self.task_name, self.run_id)
+        return self.task_name

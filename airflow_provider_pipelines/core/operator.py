@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -12,14 +11,13 @@ from airflow_provider_pipelines.core.compat import BaseOperator, default_deferra
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
+from airflow_provider_pipelines.core.run_store import RunStore
 from airflow_provider_pipelines.core.states import RunState
 from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-STATE_STORE_KEY = "pipelines_run_ref"
 
 
 def seconds(value: float | timedelta | None) -> float | None:
@@ -231,30 +229,28 @@ class PipelineRunOperator(BaseOperator):
 
     def remember(self, context: Context, run: RunRef) -> None:
         context["ti"].xcom_push(key="run_id", value=run["run_id"])
-        store = context.get("task_state_store")  # type: ignore[attr-defined]
-        if store is not None:
-            store.set(STATE_STORE_KEY, dict(run))
+        if self.reattach_on_retry:
+            RunStore(context, task_marker(context)).set(run)
 
     def forget(self, context: Context) -> None:
-        store = context.get("task_state_store")  # type: ignore[attr-defined]
-        if store is not None:
-            store.delete(STATE_STORE_KEY)
+        if self.reattach_on_retry:
+            RunStore(context, task_marker(context)).delete()
 
     def reattach(self, hook: PipelineHook, context: Context, marker: str) -> RunRef | None:
         """
         The run an earlier, unfinished try of this task started, if it has not failed.
 
-        Airflow 3.3's task state store holds the run until the task concludes, so a run that
-        completed while no worker watched it is still picked up. Elsewhere the run is found by
-        its start marker, and only while it is in progress: a run that already ended may belong
-        to a try that concluded, before the task was cleared to run again.
+        The :class:`RunStore` holds the run until the task concludes, so a run found there that
+        completed while no worker watched it is still picked up. When the store has nothing (the
+        worker died before writing it), the run is found by its start marker, and only while it is
+        in progress: a run that already ended may belong to a try that concluded before the task
+        was cleared to run again.
         """
         if (getattr(context["ti"], "try_number", 1) or 1) <= 1:
             return None
-        store = context.get("task_state_store")  # type: ignore[attr-defined]
-        stored = store.get(STATE_STORE_KEY) if store is not None else None
-        from_store = isinstance(stored, Mapping)
-        run = dict(stored) if isinstance(stored, Mapping) else self.find_earlier_run(hook, marker)
+        stored = RunStore(context, marker).get()
+        from_store = stored is not None
+        run = stored if stored is not None else self.find_earlier_run(hook, marker)
         if run is None:
             return None
         try:

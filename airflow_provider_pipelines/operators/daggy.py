@@ -12,7 +12,7 @@ from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.errors import PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
-from airflow_provider_pipelines.hooks.daggy import DaggyHook, tag_with_marker
+from airflow_provider_pipelines.hooks.daggy import FAILED_TASK_STATES, DaggyHook, tag_with_marker
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class DaggySubmitDagOperator(PipelineRunOperator):
     Returns the integer ``runID`` (XCom ``return_value``); XCom ``run_id`` is pushed before waiting.
     While waiting, the task log shows task counts by state as they change. A run that ends ERRORED
     or KILLED fails the task, naming the failed Daggy tasks, with each one's last attempt (``rc``,
-    the tail of its ``errorLog`` and ``outputLog``) in the log.
+    the tails of its ``errorLog``, ``outputLog`` and ``executorLog``) in the log.
 
     Daggy's own ``{{NAME}}`` parameter references (no spaces, NAME declared under ``parameters``) are
     left for Daggy; everything else in the spec is an Airflow template.
@@ -136,18 +136,14 @@ class _DaggyRequeueOperator(PipelineRunOperator):
         return {"run_id": self.run_id}
 
     def requeue(self, hook: DaggyHook) -> None:
+        """Re-queue what has failed; what is not ERRORED or KILLED (re-queued already, by an earlier try
+        or by hand) is left alone and the run is followed as it is."""
         raise NotImplementedError
 
     def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
         assert isinstance(hook, DaggyHook)
-        ref = hook.run_ref(self.run_id)
-        state = hook.get_run_state(self.run_id)
-        if state in ("ERRORED", "KILLED"):
-            self.requeue(hook)
-        else:
-            # Already re-queued (by an earlier try, or by hand): follow the run as it is.
-            self.log.info("Daggy run %s is %s: nothing to re-queue, following it", self.run_id, state)
-        return ref
+        self.requeue(hook)
+        return hook.run_ref(self.run_id)
 
     def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
         return None
@@ -167,8 +163,12 @@ class DaggyRequeueRunOperator(_DaggyRequeueOperator):
     template_fields: Sequence[str] = ("run_id",)
 
     def requeue(self, hook: DaggyHook) -> None:
-        hook.set_run_state(self.run_id, "QUEUED")
-        self.log.info("Re-queued Daggy run %s", self.run_id)
+        state = hook.get_run_state(self.run_id)
+        if state.upper() in FAILED_TASK_STATES:
+            hook.set_run_state(self.run_id, "QUEUED")
+            self.log.info("Re-queued Daggy run %s (was %s)", self.run_id, state)
+        else:
+            self.log.info("Daggy run %s is %s: nothing to re-queue, following it", self.run_id, state)
 
 
 class DaggyRequeueTaskOperator(_DaggyRequeueOperator):
@@ -189,7 +189,7 @@ class DaggyRequeueTaskOperator(_DaggyRequeueOperator):
 
     def requeue(self, hook: DaggyHook) -> None:
         state = hook.get_task_state(self.run_id, self.task_name)
-        if state in ("ERRORED", "KILLED"):
+        if state.upper() in FAILED_TASK_STATES:
             hook.set_task_state(self.run_id, self.task_name, "QUEUED")
             self.log.info("Re-queued task %s of Daggy run %s", self.task_name, self.run_id)
         else:

@@ -260,3 +260,21 @@ def test_stopping_an_unknown_run_fails(cdap: CdapEmulatorHandle, capfd: pytest.C
     )
     assert result.states == {"stop": "failed"}
     assert "CDAP stop run failed (HTTP 404)" in "".join(capfd.readouterr())
+
+
+def test_the_kept_run_is_dropped_once_the_task_concludes(cdap: CdapEmulatorHandle) -> None:
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    cdap.configure_pipeline("kept", running_seconds=0.5)
+    cdap.add_fault("GET", r"/apps/kept/.*/runs/[^/]+$", 403, times=1)
+    result = run_dag(
+        start_task("kept", False, "retries=1, retry_delay=timedelta(seconds=0)"), imports=IMPORTS
+    )
+    assert result.states == {"start": "success"}
+    assert result.tries == {"start": 2}
+    with create_session() as session:
+        leftovers = session.execute(
+            text("SELECT key FROM variable WHERE key LIKE 'airflow_provider_pipelines.run:%'")
+        ).fetchall()
+    assert leftovers == []

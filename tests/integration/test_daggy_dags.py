@@ -183,6 +183,31 @@ def test_kill_task_then_requeue_task(daggy: Any) -> None:
     assert stats["requeues"] == 1
 
 
+def test_a_killed_task_is_requeued_while_its_run_still_runs(daggy: Any) -> None:
+    daggy.config.task_seconds = 5.0  # long enough for the kill to find "steady" running
+    spec = {
+        "tag": "parallel",
+        "tasks": {
+            "slow": {"job": {"command": ["sleep", "long"]}},
+            "steady": {"job": {"command": ["echo", "x"]}},
+        },
+    }
+    result = run_dag(
+        f"""
+        s = {submit(spec, extra="wait_for_completion=False")}
+        k = DaggyKillTaskOperator(task_id="kill_task", run_id="{RUN_ID}", task_name="steady")
+        r = DaggyRequeueTaskOperator(task_id="requeue_task", run_id="{RUN_ID}", task_name="steady",
+                                     wait_for_completion=False)
+        s >> k >> r
+        """,
+        imports=IMPORTS,
+    )
+    assert result.states == {"submit": "success", "kill_task": "success", "requeue_task": "success"}
+    (run,) = daggy.runs()
+    assert run["state"] == "RUNNING", "the long task keeps the run going"
+    assert daggy.stats()["requeues"] == 1
+
+
 def test_requeue_of_a_run_that_is_not_errored_just_follows_it(daggy: Any) -> None:
     result = run_dag(
         f"""

@@ -1,0 +1,70 @@
+"""
+Where a task keeps the run it started, across its tries, until it concludes.
+
+Airflow 3.3+ gives every task a ``task_state_store`` for exactly this. Elsewhere (Airflow 2.10,
+3.0-3.2) an Airflow Variable named after the task instance plays that part: XComs cannot, because
+Airflow clears them when a new try starts. A store that cannot be reached never fails the task:
+re-attach then falls back to the platform's own marker look-up, or starts anew.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+STATE_STORE_KEY = "pipelines_run_ref"
+VARIABLE_PREFIX = "airflow_provider_pipelines.run:"
+
+
+class RunStore:
+    """The run of one task instance (named by ``marker``), kept across tries."""
+
+    def __init__(self, context: Mapping[str, Any], marker: str) -> None:
+        self._state_store = context.get("task_state_store")
+        self._variable_key = VARIABLE_PREFIX + marker
+
+    @property
+    def kind(self) -> str:
+        return "task_state_store" if self._state_store is not None else "variable"
+
+    def get(self) -> dict[str, Any] | None:
+        try:
+            if self._state_store is not None:
+                value = self._state_store.get(STATE_STORE_KEY)
+            else:
+                raw = _variable().get(self._variable_key, default_var=None)
+                value = json.loads(raw) if raw else None
+        except Exception as exc:  # the store is a convenience: never fail the task over it
+            log.warning("Could not read the run kept by an earlier try (%s): %s", self.kind, exc)
+            return None
+        return dict(value) if isinstance(value, Mapping) else None
+
+    def set(self, run: Mapping[str, Any]) -> None:
+        try:
+            if self._state_store is not None:
+                self._state_store.set(STATE_STORE_KEY, dict(run))
+            else:
+                _variable().set(self._variable_key, json.dumps(dict(run)))
+        except Exception as exc:
+            log.warning("Could not keep run %s for a later try (%s): %s", run.get("run_id"), self.kind, exc)
+
+    def delete(self) -> None:
+        try:
+            if self._state_store is not None:
+                self._state_store.delete(STATE_STORE_KEY)
+            else:
+                _variable().delete(self._variable_key)
+        except Exception as exc:
+            log.warning("Could not drop the kept run (%s): %s", self.kind, exc)
+
+
+def _variable() -> Any:
+    try:
+        from airflow.sdk import Variable
+    except ImportError:  # Airflow 2
+        from airflow.models.variable import Variable
+    return Variable

@@ -76,4 +76,28 @@ DAGGY_CONNECTION = ConnectionType(
     ),
 )
 
-CONNECTION_TYPES: tuple[ConnectionType, ...] = (CDAP_CONNECTION, DAGGY_CONNECTION)
+TAILER_CONNECTION = ConnectionType(
+    conn_type="tailer",
+    hook_name="Tailer",
+    hook_class="airflow_provider_pipelines.hooks.tailer.TailerHook",
+    form=ConnectionForm(
+        fields=(
+            ConnField(
+                "refresh_token", "Firebase refresh token", "password", "Lets the hook renew tokens itself"
+            ),
+            ConnField("firebase_api_key", "Firebase web API key", "password", "Needed with a refresh token"),
+            ConnField(
+                "firebase_token_url", "Firebase token URL", description="Default: Google's secure-token API"
+            ),
+            *_TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "port"),
+        relabeling={"host": "Tailer API URL", "password": "JWT (expires after an hour)"},
+        placeholders={
+            "host": "https://tailer-api-nqonovswsq-ew.a.run.app (the default)",
+            "password": "output of `tailer auth get-token`, or leave empty and set a refresh token",
+        },
+    ),
+)
+
+CONNECTION_TYPES: tuple[ConnectionType, ...] = (CDAP_CONNECTION, DAGGY_CONNECTION, TAILER_CONNECTION)

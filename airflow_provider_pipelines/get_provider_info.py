@@ -12,6 +12,7 @@ PACKAGE = "airflow_provider_pipelines"
 PLATFORMS: list[tuple[str, str]] = [
     ("cdap", "CDAP / Cloud Data Fusion"),
     ("daggy", "Daggy"),
+    ("tailer", "Tailer"),
 ]
 
 

@@ -28,6 +28,15 @@ BIN = Path(sys.executable).parent
 CONNECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
     "cdap": lambda url: {"conn_type": "cdap", "host": url, "extra": {"ui_url": "http://localhost:11011"}},
     "daggy": lambda url: {"conn_type": "daggy", "host": url},
+    "tailer": lambda url: {
+        "conn_type": "tailer",
+        "host": url,
+        "extra": {
+            "refresh_token": "emulator-refresh-token",
+            "firebase_api_key": "emulator-api-key",
+            "firebase_token_url": url + "/_emulator/firebase/v1/token",
+        },
+    },
 }
 
 
@@ -99,6 +108,9 @@ def print_emulator_runs(urls: dict[str, str]) -> None:
     for run in requests.get(urls["daggy"] + "/_emulator/daggy/runs", timeout=10).json():
         history = " -> ".join(change["state"] for change in run.get("dagStateChanges", []))
         print(f"  run {run['runID']:<3} {run.get('tag', ''):<44} {history}")
+    print("\nRuns on the Tailer emulator:")
+    for run in requests.get(urls["tailer"] + "/_emulator/tailer/runs", timeout=10).json():
+        print(f"  {run['configuration_id']:<36} {run['run_id']}  {run['status']}")
 
 
 def main() -> int:
@@ -119,7 +131,7 @@ def main() -> int:
     failed = 0
     for dag_id, states in results.items():
         for task_id, state in sorted(states.items()):
-            print(f"  {dag_id:<22} {task_id:<26} {state}")
+            print(f"  {dag_id:<26} {task_id:<28} {state}")
             failed += state != "success"
     print(
         "\nDemo OK: every task succeeded."

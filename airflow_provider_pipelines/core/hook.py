@@ -49,6 +49,7 @@ class PipelineHook(BaseHook):
     hook_name: ClassVar[str] = ""
     state_map: ClassVar[StateMap]
     default_url: ClassVar[str | None] = None
+    can_cancel: ClassVar[bool] = True  # False for a platform whose API cannot stop a run
     connection_form: ClassVar[ConnectionForm] = ConnectionForm()
 
     @classmethod

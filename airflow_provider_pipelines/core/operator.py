@@ -177,15 +177,25 @@ class PipelineRunOperator(BaseOperator):
         return self.finish(context, outcome_from_event(self.hook.platform, event, expected))
 
     def finish(self, context: Context, outcome: WaitOutcome) -> Any:
-        if outcome.kind != "error":
-            # The run's story is over: a later clear of this task must start a new run. After an
-            # "error" (the run could not be watched) the next try re-attaches instead.
+        gone = outcome.kind == "error" and outcome.details.get("http_status") == 404
+        # A run that timed out on a platform that cannot stop it is still going: a retry waits on it.
+        still_running = outcome.kind == "timeout" and not self.hook.can_cancel
+        if (outcome.kind != "error" or gone) and not still_running:
+            # The run's story is over (or the run is gone): a later try or clear starts a new run.
+            # After another "error" (the run could not be watched) the next try re-attaches.
             self._run_ref = None
             self.forget(context)
         return conclude(self.hook, outcome, self.log, cancel_on_timeout=self.cancel_on_kill)
 
     def on_kill(self) -> None:
         if self._run_ref is None or not self.cancel_on_kill:
+            return
+        if not self.hook.can_cancel:
+            self.log.warning(
+                "Task killed: %s cannot stop run %s through its API",
+                self.hook.platform,
+                self._run_ref["run_id"],
+            )
             return
         try:
             self.hook.cancel_run(self._run_ref)
@@ -256,10 +266,12 @@ class PipelineRunOperator(BaseOperator):
         try:
             status = hook.get_run_status(run)
         except PipelineApiError as exc:
+            # Not recorded yet (404), or a passing fault: wait on it; the watcher's grace and
+            # transient-error handling decide. Starting anew here could run the job twice.
             self.log.warning(
-                "Run %s from an earlier try cannot be read (%s); starting anew", run["run_id"], exc
+                "Run %s from an earlier try cannot be read now (%s); waiting on it", run["run_id"], exc
             )
-            return None
+            return run
         state = hook.state_map.classify(
             status.raw_state, self.effective_success_states(), self.failure_states
         )

@@ -52,7 +52,13 @@ def conclude(
         log.info("%s", outcome.message)
         return run_id
     if outcome.kind == "timeout":
-        if cancel_on_timeout:
+        if not hook.can_cancel:
+            log.warning(
+                "Timed out: %s cannot stop runs through its API; run %s goes on", hook.platform, run_id
+            )
+        elif not cancel_on_timeout:
+            log.warning("Timed out: run %s is left running (cancel_on_kill=False)", run_id)
+        else:
             try:
                 hook.cancel_run(outcome.run)
                 log.warning("Timed out: asked %s to stop run %s", hook.platform, run_id)

@@ -117,7 +117,7 @@ class PipelineRunTrigger(BaseTrigger):
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a user killed the deferred task, so stop the remote run (never on restarts)."""
-        if not self.cancel_on_kill:
+        if not self.cancel_on_kill or not self.hook.can_cancel:
             return
         started = time.monotonic()
         async with self.hook.async_client() as client:

@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
 import random
 import re
 import threading
@@ -37,6 +42,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def is_control_path(path: str) -> bool:
     """True for the emulator's own control API, which is never faulted, counted or auth-checked."""
     return path.startswith(CONTROL_PREFIX)
+
+
+def is_control_request(request: web.Request) -> bool:
+    """True for a control API request: under ``/_emulator/`` and not an API route.
+
+    A route registered with :meth:`EmulatorCore.add_route` is an API route (counted and faulted) even
+    under ``/_emulator/``: that is where stand-ins of third-party services (a token endpoint) live.
+    """
+    if not is_control_path(request.path):
+        return False
+    names = request.app.get(ROUTE_NAMES)
+    return not names or request.match_info.route not in names
 
 
 def format_retry_after(seconds: float) -> str:
@@ -237,7 +254,7 @@ class FaultInjector:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if is_control_path(request.path):
+        if is_control_request(request):
             return await handler(request)
         rule = self.pick(request.method, request.path)
         if rule is not None:
@@ -362,7 +379,7 @@ class EmulatorCore:
 
     @web.middleware
     async def _count_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not is_control_path(request.path):
+        if not is_control_request(request):
             route: AbstractRoute | None = request.match_info.route
             name = request.app[ROUTE_NAMES].get(route, "unknown")
             peer = request.transport.get_extra_info("peername") if request.transport is not None else None
@@ -427,6 +444,79 @@ def missing_headers(request: web.Request, required: Mapping[str, str] | None) ->
     if not required:
         return []
     return [name for name, value in required.items() if request.headers.get(name) != value]
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive); ``None`` if absent."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    token = value.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+class JwtError(ValueError):
+    """A JWT rejected by :func:`decode_hs256_jwt`; ``expired`` tells an expired token from a bad one."""
+
+    def __init__(self, message: str, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise JwtError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise JwtError("not base64url") from None
+
+
+def _hs256(secret: str | bytes, signing_input: str) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
+
+
+def encode_hs256_jwt(claims: Mapping[str, Any], secret: str | bytes) -> str:
+    """A compact JWS (``{"alg": "HS256", "typ": "JWT"}``) of ``claims``, as PyJWT's ``jwt.encode``."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(dict(claims), separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}"
+    return f"{signing_input}.{_b64url(_hs256(secret, signing_input))}"
+
+
+def decode_hs256_jwt(
+    token: str, secret: str | bytes, at: float | None = None, issuer: str | None = None
+) -> dict[str, Any]:
+    """The claims of an HS256 JWT signed with ``secret``; raises :class:`JwtError`.
+
+    Checked: the shape, ``alg`` (only HS256: ``none`` and others are refused), the signature, ``iss``
+    when ``issuer`` is given, then ``exp`` (required; expired when ``at >= exp``, no leeway).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise JwtError("not a JWT")
+    try:
+        header = json.loads(_b64url_decode(parts[0]))
+        claims = json.loads(_b64url_decode(parts[1]))
+    except (UnicodeDecodeError, ValueError):
+        raise JwtError("not a JWT") from None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise JwtError("not a JWT")
+    if header.get("alg") != "HS256":
+        raise JwtError(f"unsupported alg {header.get('alg')!r}")
+    if not hmac.compare_digest(_b64url_decode(parts[2]), _hs256(secret, f"{parts[0]}.{parts[1]}")):
+        raise JwtError("bad signature")
+    if issuer is not None and claims.get("iss") != issuer:
+        raise JwtError("wrong issuer")
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise JwtError("no exp claim")
+    if (time.time() if at is None else at) >= exp:
+        raise JwtError("expired", expired=True)
+    return claims
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 - ``cdap_emulator``: a CDAP emulator shared by the session, reset before each test, fast timings.
 - ``cdap_emulator_factory(**config)``: a dedicated CDAP emulator with your config, stopped after the test.
 - ``daggy_emulator`` / ``daggy_emulator_factory(**config)``: the same for Daggy (daggyd).
+- ``tailer_emulator`` / ``tailer_emulator_factory(**config)``: the same for Tailer.
 
 Only light imports here: every pytest run of every project with this provider installed loads this module.
 """
@@ -17,6 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
     from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorHandle
+    from airflow_provider_pipelines.emulators.tailer import TailerEmulatorHandle
 
 FAST_CDAP_TIMINGS: dict[str, Any] = {
     "pending_seconds": 0.1,
@@ -98,6 +100,47 @@ def daggy_emulator_factory() -> Iterator[Callable[..., DaggyEmulatorHandle]]:
 
     def factory(**config: Any) -> DaggyEmulatorHandle:
         handle = start_daggy_emulator(**config)
+        started.append(handle)
+        return handle
+
+    yield factory
+    for handle in started:
+        handle.stop()
+
+
+FAST_TAILER_TIMINGS: dict[str, Any] = {"pending_seconds": 0.1, "running_seconds": 0.3}
+
+
+def start_tailer_emulator(**config: Any) -> TailerEmulatorHandle:
+    """Start a Tailer emulator on a free loopback port; fast timings unless ``config`` says otherwise."""
+    from airflow_provider_pipelines.emulators.tailer import TailerEmulatorConfig, TailerEmulatorHandle
+
+    return TailerEmulatorHandle.start(TailerEmulatorConfig(**{**FAST_TAILER_TIMINGS, **config}))
+
+
+@pytest.fixture(scope="session")
+def _tailer_emulator_session() -> Iterator[TailerEmulatorHandle]:
+    handle = start_tailer_emulator()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def tailer_emulator(_tailer_emulator_session: TailerEmulatorHandle) -> TailerEmulatorHandle:
+    """The session's Tailer emulator, reset to its initial state (runs, faults, config) for this test."""
+    _tailer_emulator_session.reset()
+    return _tailer_emulator_session
+
+
+@pytest.fixture
+def tailer_emulator_factory() -> Iterator[Callable[..., TailerEmulatorHandle]]:
+    """Call with ``TailerEmulatorConfig`` fields to get a dedicated emulator, stopped at teardown."""
+    started: list[TailerEmulatorHandle] = []
+
+    def factory(**config: Any) -> TailerEmulatorHandle:
+        handle = start_tailer_emulator(**config)
         started.append(handle)
         return handle
 

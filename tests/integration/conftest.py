@@ -29,3 +29,25 @@ def daggy(daggy_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     conn = {"conn_type": "daggy", "host": daggy_emulator.url, "extra": FAST_RETRIES}
     monkeypatch.setenv("AIRFLOW_CONN_DAGGY_DEFAULT", json.dumps(conn))
     return daggy_emulator
+
+
+def tailer_connection(emulator: Any, **extra: Any) -> dict[str, Any]:
+    """A Tailer connection to the emulator, renewing tokens from the emulator's Firebase stand-in."""
+    return {
+        "conn_type": "tailer",
+        "host": emulator.url,
+        "extra": {
+            **FAST_RETRIES,
+            "refresh_token": "emulator-refresh-token",
+            "firebase_api_key": emulator.config.api_key,
+            "firebase_token_url": emulator.url + "/_emulator/firebase/v1/token",
+            **extra,
+        },
+    }
+
+
+@pytest.fixture
+def tailer(tailer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Tailer emulator, with ``tailer_default`` pointing at it with a refresh token."""
+    monkeypatch.setenv("AIRFLOW_CONN_TAILER_DEFAULT", json.dumps(tailer_connection(tailer_emulator)))
+    return tailer_emulator

@@ -1,0 +1,343 @@
+"""Tailer (Fashion Data): the job and run actions of the Tailer API, declared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.connection_types import TAILER_CONNECTION
+from airflow_provider_pipelines.core.auth import Auth
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.firebase_auth import (
+    FIREBASE_TOKEN_URL,
+    ExpiringJwtAuth,
+    FirebaseRefreshTokenAuth,
+)
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.http import ApiCall, Expect, Plan
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+TAILER_API_URL = "https://tailer-api-nqonovswsq-ew.a.run.app"
+NO_RUN_YET = "NO_RUN_YET"
+# NO_MATCH (a file matched no template) and CHECKED (a failed run marked as fixed) end a run without
+# success; both can be made successes with ``success_states``.
+TAILER_STATES = StateMap(
+    {
+        NO_RUN_YET: RunState.PENDING,
+        "RUNNING": RunState.RUNNING,
+        "SUCCESS": RunState.SUCCESS,
+        "FAILED": RunState.FAILED,
+        "NO_MATCH": RunState.FAILED,
+        "CHECKED": RunState.FAILED,
+    }
+)
+# The job id Tailer gives a configuration's job, by configuration type (table-to-storage: inferred).
+JOB_ID_PREFIXES = {"table-to-table": "gbq-to-gbq", "table-to-storage": "gbq-to-gcs"}
+
+
+def identity(
+    account: str, environment: str, configuration_type: str, configuration_id: str
+) -> dict[str, str]:
+    """What names a Tailer job: the four fields every action carries."""
+    return {
+        "account": str(account),
+        "environment": str(environment),
+        "configuration_type": str(configuration_type),
+        "configuration_id": str(configuration_id),
+    }
+
+
+def with_environment_suffix(configuration_type: str, configuration_id: str, environment: str) -> str:
+    """A table-to-table configuration is addressed as ``<id>_<ENVIRONMENT>``: add the suffix if missing."""
+    suffix = f"_{environment}"
+    if configuration_type == "table-to-table" and not configuration_id.endswith(suffix):
+        return configuration_id + suffix
+    return configuration_id
+
+
+def default_job_id(configuration_type: str, configuration_id: str) -> str | None:
+    prefix = JOB_ID_PREFIXES.get(configuration_type)
+    return f"{prefix}|{configuration_id}" if prefix else None
+
+
+class TailerHook(PipelineHook):
+    """
+    Talks to the Tailer API (every call a POST carrying an ``action``).
+
+    Connection (type ``tailer``): **host** defaults to the public Tailer API. Auth, either
+    (a) a Firebase refresh token in the ``refresh_token`` extra with the project's web API key in
+    ``firebase_api_key``: the hook obtains ID tokens and renews them before they expire, so long
+    waits keep working; or (b) a JWT (``tailer auth get-token``) in **password**: it works until it
+    expires (an hour), then calls fail with an error saying so. Extra ``firebase_token_url``
+    overrides the token endpoint. Other extras: ``verify``, ``ca_bundle``, ``timeout``, retries.
+
+    :param tailer_conn_id: the connection id (default ``tailer_default``).
+    """
+
+    platform = "Tailer"
+    conn_name_attr = "tailer_conn_id"
+    default_conn_name = "tailer_default"
+    conn_type = TAILER_CONNECTION.conn_type
+    hook_name = TAILER_CONNECTION.hook_name
+    connection_form = TAILER_CONNECTION.form
+    state_map = TAILER_STATES
+    default_url = TAILER_API_URL
+    can_cancel = False
+
+    def __init__(self, tailer_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id=tailer_conn_id or kwargs.pop("conn_id", None), **kwargs)
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        extras = conn.extra_dejson
+        refresh_token = extras.get("refresh_token")
+        if refresh_token:
+            api_key = extras.get("firebase_api_key")
+            if not api_key:
+                raise ValueError(
+                    "a refresh_token needs the Firebase web API key in the firebase_api_key extra"
+                )
+            token_url = str(extras.get("firebase_token_url") or FIREBASE_TOKEN_URL)
+            return FirebaseRefreshTokenAuth(str(refresh_token), str(api_key), token_url)
+        if conn.password:
+            return ExpiringJwtAuth(conn.password, self.platform, self.conn_id)
+        raise ValueError("set a JWT in the password, or the refresh_token and firebase_api_key extras")
+
+    # -- calls ---------------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        name: str,
+        path: str,
+        action: str,
+        fields: Mapping[str, Any],
+        *,
+        idempotent: bool = True,
+        expect: Expect = "json",
+    ) -> ApiCall:
+        body = {"action": action, **{k: v for k, v in fields.items() if v is not None}}
+        return ApiCall(name, "POST", path, json=body, idempotent=idempotent, expect=expect)
+
+    def _ok(self, name: str, reply: Any) -> dict[str, Any]:
+        """
+        Actions answer "OK or KO": JSON like ``{"code": 200, "message": "ok"}``, or a bare OK / KO.
+        A ``code`` other than 200, or KO, is an error.
+        """
+        if isinstance(reply, str):
+            text = reply.strip().strip('"')
+            if text.upper() == "OK" or not text:
+                return {"message": text or "ok"}
+            if text.upper() == "KO":
+                raise PipelineApiError(self.platform, name, 200, "Tailer answered KO")
+            try:
+                reply = json.loads(reply)
+            except ValueError:
+                raise PipelineApiError(
+                    self.platform, name, 200, f"unexpected reply: {text[:200]!r}"
+                ) from None
+        if isinstance(reply, Mapping):
+            code = reply.get("code", 200)
+            if str(code) != "200":
+                status = int(code) if str(code).isdigit() else 200
+                raise PipelineApiError(self.platform, name, status, str(reply.get("message") or reply))
+            return dict(reply)
+        return {"reply": reply}
+
+    def _results(self, name: str, reply: Any) -> list[dict[str, Any]]:
+        results = reply.get("results") if isinstance(reply, Mapping) else None
+        if not isinstance(results, list):
+            raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
+        return [dict(r) for r in results if isinstance(r, Mapping)]
+
+    def launch_job_plan(
+        self, job: Mapping[str, str], execution_date: str | None = None, job_id: str | None = None
+    ) -> Plan[str]:
+        call = self._call(
+            "launch job",
+            "/v1/dag/launch",
+            "launch_job",
+            {**job, "execution_date": execution_date, "job_id": job_id},
+            idempotent=False,
+        )
+        reply = yield call
+        run_id = reply.get("run_id") if isinstance(reply, Mapping) else None
+        if not run_id:
+            raise PipelineApiError(
+                self.platform, call.name, 200, f"the reply carries no run_id: {str(reply)[:200]!r}"
+            )
+        return str(run_id)
+
+    def check_run_status_plan(
+        self, job: Mapping[str, str], job_id: str, run_id: str
+    ) -> Plan[dict[str, Any] | None]:
+        call = self._call(
+            "check run status",
+            "/v1/dag/status",
+            "check_run_status",
+            {**job, "job_id": job_id, "run_id": run_id},
+        )
+        results = self._results(call.name, (yield call))
+        return results[0] if results else None
+
+    def get_last_status_plan(
+        self,
+        job: Mapping[str, str],
+        execution_date: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> Plan[list[dict[str, Any]]]:
+        call = self._call(
+            "get last status",
+            "/v1/dag/status",
+            "get_last_status",
+            {**job, "execution_date": execution_date, "status": status, "limit": limit},
+        )
+        return self._results(call.name, (yield call))
+
+    def get_by_status_plan(
+        self,
+        account: str,
+        configuration_type: str,
+        status: str | None = None,
+        execution_date: str | None = None,
+        limit: int | None = None,
+    ) -> Plan[list[dict[str, Any]]]:
+        call = self._call(
+            "get by status",
+            "/v1/dag/status",
+            "get_by_status",
+            {
+                "account": account,
+                "configuration_type": configuration_type,
+                "status": status,
+                "execution_date": execution_date,
+                "limit": limit,
+            },
+        )
+        return self._results(call.name, (yield call))
+
+    def set_run_status_plan(self, job: Mapping[str, str], run_id: str, status: str) -> Plan[dict[str, Any]]:
+        fields = {**job, "run_id": run_id, "status": status}
+        call = self._call("set run status", "/v1/dag/status", "set_run_status", fields, expect="text")
+        return self._ok(call.name, (yield call))
+
+    def reset_workflow_status_plan(self, job: Mapping[str, str]) -> Plan[dict[str, Any]]:
+        call = self._call(
+            "reset workflow", "/v1/workflow/status", "reset_workflow_status", job, expect="text"
+        )
+        return self._ok(call.name, (yield call))
+
+    def set_configuration_status_plan(
+        self, job: Mapping[str, str], activated: bool, archived: bool
+    ) -> Plan[dict[str, Any]]:
+        fields = {**job, "activated": bool(activated), "archived": bool(archived)}
+        call = self._call(
+            "set configuration status",
+            "/v1/configuration/status",
+            "set_configuration_status",
+            fields,
+            expect="text",
+        )
+        return self._ok(call.name, (yield call))
+
+    # -- the public sync API -------------------------------------------------------------------------
+
+    def launch_job(
+        self, job: Mapping[str, str], execution_date: str | None = None, job_id: str | None = None
+    ) -> str:
+        """Launch a table-to-table or table-to-storage job; return its ``run_id``."""
+        return self.run(self.launch_job_plan(job, execution_date, job_id))
+
+    def check_run_status(self, job: Mapping[str, str], job_id: str, run_id: str) -> dict[str, Any] | None:
+        """The run record, or None while Tailer has none yet (right after a launch)."""
+        return self.run(self.check_run_status_plan(job, job_id, run_id))
+
+    def get_last_status(
+        self,
+        job: Mapping[str, str],
+        execution_date: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The latest runs, newest first; filters: ``execution_date`` (YYYY-MM-DD), ``status``, ``limit``."""
+        return self.run(self.get_last_status_plan(job, execution_date, status, limit))
+
+    def get_by_status(
+        self,
+        account: str,
+        configuration_type: str,
+        status: str | None = None,
+        execution_date: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Runs across an account's configurations of one type."""
+        return self.run(self.get_by_status_plan(account, configuration_type, status, execution_date, limit))
+
+    def set_run_status(self, job: Mapping[str, str], run_id: str, status: str) -> dict[str, Any]:
+        """Set a run's status, e.g. CHECKED for a failed run that was fixed."""
+        return self.run(self.set_run_status_plan(job, run_id, status))
+
+    def reset_workflow_status(self, job: Mapping[str, str]) -> dict[str, Any]:
+        """Reset a workflow: forget its triggering jobs' states so it starts from scratch."""
+        return self.run(self.reset_workflow_status_plan(job))
+
+    def set_configuration_status(
+        self, job: Mapping[str, str], activated: bool, archived: bool = False
+    ) -> dict[str, Any]:
+        """Activate, deactivate or archive a configuration (data operation)."""
+        return self.run(self.set_configuration_status_plan(job, activated, archived))
+
+    def check_connection(self) -> None:
+        self.run(self.get_by_status_plan("000000", "table-to-table", limit=1))
+
+    # -- the run protocol ----------------------------------------------------------------------------
+
+    @staticmethod
+    def run_ref(job: Mapping[str, str], job_id: str, run_id: str) -> RunRef:
+        return {**identity(**job), "job_id": job_id, "run_id": run_id}
+
+    @staticmethod
+    def last_status_ref(job: Mapping[str, str], execution_date: str | None = None) -> RunRef:
+        """The latest run of a job (optionally of one execution date), whichever it is."""
+        label = f"latest of {job['configuration_id']}" + (f" on {execution_date}" if execution_date else "")
+        return {**identity(**job), "kind": "last", "execution_date": execution_date, "run_id": label}
+
+    @staticmethod
+    def _job(run: Mapping[str, Any]) -> dict[str, str]:
+        return identity(
+            run["account"], run["environment"], run["configuration_type"], run["configuration_id"]
+        )
+
+    def _status(self, record: Mapping[str, Any]) -> RunStatus:
+        raw = str(record.get("status") or "")
+        details = {
+            k: record.get(k) for k in ("run_id", "duration", "start_execution_date", "last_update_date")
+        }
+        return RunStatus(raw, self.state_map.classify(raw), details)
+
+    def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
+        job = self._job(run)
+        if run.get("kind") == "last":
+            runs = yield from self.get_last_status_plan(job, run.get("execution_date"), limit=1)
+            return self._status(runs[0]) if runs else RunStatus(NO_RUN_YET, RunState.PENDING)
+        record = yield from self.check_run_status_plan(job, run["job_id"], run["run_id"])
+        if record is None:
+            # Tailer has no record right after a launch: the shared grace for "not found" applies.
+            raise PipelineApiError(self.platform, "check run status", 404, "no record of this run (yet)")
+        return self._status(record)
+
+    def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        raise NotImplementedError("the Tailer API cannot stop a run")
+        yield  # pragma: no cover
+
+    def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        fields = ("run_id", "duration", "start_execution_date", "last_update_date")
+        shown = [f"{name}: {status[name]}" for name in fields if status.get(name)]
+        return [
+            f"Tailer {run['configuration_type']} {run['configuration_id']} ({run['environment']})",
+            *shown,
+        ]
+        yield  # pragma: no cover

@@ -1,0 +1,173 @@
+"""Operators that launch Tailer jobs and manage workflows and configurations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.hooks.tailer import (
+    TailerHook,
+    default_job_id,
+    identity,
+    with_environment_suffix,
+)
+from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
+
+
+class TailerLaunchJobOperator(PipelineRunOperator):
+    """
+    Launch a Tailer job (table-to-table or table-to-storage) and wait for its run to end.
+
+    Returns the ``run_id`` (XCom ``return_value``; XCom ``run_id`` is pushed before waiting, and
+    XCom ``job_id`` too). For a table-to-table configuration the API wants the id with the
+    environment suffix (``000099_sales_DEV``): when it is missing, the operator adds it and says so.
+    Tailer has no API to stop a run: on timeout or kill the task fails and the run goes on.
+
+    :param account: the Tailer account, e.g. ``000099``. Templated.
+    :param environment: ``DEV``, ``PROD``... Templated.
+    :param configuration_type: ``table-to-table`` or ``table-to-storage``. Templated.
+    :param configuration_id: the configuration id. Templated.
+    :param execution_date: the run's execution date (``YYYY-MM-DD``), e.g. ``{{ ds }}``. Templated.
+    :param job_id: the job to launch; default ``gbq-to-gbq|<configuration_id>`` (table-to-table) or
+        ``gbq-to-gcs|<configuration_id>`` (table-to-storage, inferred). Templated.
+    :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
+
+    Plus the waiting parameters of every operator of this provider (``wait_for_completion``,
+    ``deferrable``, ``poll_interval``, ``timeout``, ``success_states``, ``failure_states``,
+    ``reattach_on_retry``, ``not_found_grace``: how long an empty status right after the launch is
+    read as "not recorded yet", default 60 s).
+    """
+
+    template_fields: Sequence[str] = (*JOB_FIELDS, "execution_date", "job_id")
+    hook_class = TailerHook
+    trigger_class = TailerJobRunTrigger
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        environment: str,
+        configuration_type: str,
+        configuration_id: str,
+        execution_date: str | None = None,
+        job_id: str | None = None,
+        tailer_conn_id: str = TailerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=tailer_conn_id, **kwargs)
+        self.account = account
+        self.environment = environment
+        self.configuration_type = configuration_type
+        self.configuration_id = configuration_id
+        self.execution_date = execution_date
+        self.job_id = job_id
+        self.tailer_conn_id = tailer_conn_id
+
+    def job(self) -> dict[str, str]:
+        configuration_id = with_environment_suffix(
+            self.configuration_type, self.configuration_id, self.environment
+        )
+        if configuration_id != self.configuration_id:
+            self.log.info(
+                "Tailer addresses table-to-table configurations with their environment: using %s",
+                configuration_id,
+            )
+        return identity(self.account, self.environment, self.configuration_type, configuration_id)
+
+    def run_spec(self) -> dict[str, Any]:
+        return {}
+
+    def remember(self, context: Context, run: RunRef) -> None:
+        super().remember(context, run)
+        context["ti"].xcom_push(key="job_id", value=run["job_id"])
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, TailerHook)
+        job = self.job()
+        job_id = self.job_id or default_job_id(job["configuration_type"], job["configuration_id"])
+        if not job_id:
+            raise ValueError(f"give job_id: Tailer has no default job for {job['configuration_type']!r}")
+        run_id = hook.launch_job(job, execution_date=self.execution_date or None, job_id=self.job_id or None)
+        return hook.run_ref(job, job_id, run_id)
+
+
+class _TailerConfigurationOperator(BaseOperator):
+    template_fields: Sequence[str] = JOB_FIELDS
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        environment: str,
+        configuration_id: str,
+        configuration_type: str,
+        tailer_conn_id: str = TailerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.account = account
+        self.environment = environment
+        self.configuration_type = configuration_type
+        self.configuration_id = configuration_id
+        self.tailer_conn_id = tailer_conn_id
+
+    def job(self) -> dict[str, str]:
+        return identity(self.account, self.environment, self.configuration_type, self.configuration_id)
+
+
+class TailerResetWorkflowOperator(_TailerConfigurationOperator):
+    """
+    Reset a Tailer workflow: its triggering jobs' states are forgotten and it starts from scratch.
+
+    :param account: the Tailer account. Templated.
+    :param environment: the environment. Templated.
+    :param configuration_id: the workflow configuration id. Templated.
+    :param configuration_type: ``workflow`` (the default). Templated.
+    :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
+    """
+
+    def __init__(self, *, configuration_type: str = "workflow", **kwargs: Any) -> None:
+        super().__init__(configuration_type=configuration_type, **kwargs)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        reply = TailerHook(tailer_conn_id=self.tailer_conn_id).reset_workflow_status(self.job())
+        self.log.info("Reset Tailer workflow %s (%s)", self.configuration_id, self.environment)
+        return reply
+
+
+class TailerSetConfigurationStatusOperator(_TailerConfigurationOperator):
+    """
+    Activate, deactivate or archive a Tailer configuration (data operation).
+
+    :param account: the Tailer account. Templated.
+    :param environment: the environment. Templated.
+    :param configuration_type: the configuration type. Templated.
+    :param configuration_id: the configuration id as the API knows it. Templated.
+    :param activated: True to enable, False to disable.
+    :param archived: True to archive (default False).
+    :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
+    """
+
+    def __init__(self, *, activated: bool, archived: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activated = activated
+        self.archived = archived
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = TailerHook(tailer_conn_id=self.tailer_conn_id)
+        reply = hook.set_configuration_status(self.job(), activated=self.activated, archived=self.archived)
+        self.log.info(
+            "Tailer configuration %s: activated=%s archived=%s",
+            self.configuration_id,
+            self.activated,
+            self.archived,
+        )
+        return reply

@@ -100,4 +100,31 @@ TAILER_CONNECTION = ConnectionType(
     ),
 )
 
-CONNECTION_TYPES: tuple[ConnectionType, ...] = (CDAP_CONNECTION, DAGGY_CONNECTION, TAILER_CONNECTION)
+FLOWENGINE_CONNECTION = ConnectionType(
+    conn_type="flowengine",
+    hook_name="FlowEngine (4Paradigm)",
+    hook_class="airflow_provider_pipelines.hooks.flowengine.FlowEngineHook",
+    form=ConnectionForm(
+        fields=(
+            ConnField("engine_key", "Engine key", description="engineKey of the engine"),
+            ConnField("user_id", "User id", description="Sent as X-FlowEngine-UserId", default="1"),
+            ConnField(
+                "headers",
+                "Extra headers (JSON)",
+                "password",
+                "Headers the gateway needs (cookie, access key), as a JSON object; values are secrets",
+            ),
+            *_TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "password", "port"),
+        relabeling={"host": "fl_url"},
+        placeholders={"host": "https://flowengine.example.com"},
+    ),
+)
+
+CONNECTION_TYPES: tuple[ConnectionType, ...] = (
+    CDAP_CONNECTION,
+    DAGGY_CONNECTION,
+    TAILER_CONNECTION,
+    FLOWENGINE_CONNECTION,
+)

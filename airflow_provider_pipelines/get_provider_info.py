@@ -13,6 +13,7 @@ PLATFORMS: list[tuple[str, str]] = [
     ("cdap", "CDAP / Cloud Data Fusion"),
     ("daggy", "Daggy"),
     ("tailer", "Tailer"),
+    ("flowengine", "FlowEngine (4Paradigm)"),
 ]
 
 

@@ -37,6 +37,11 @@ CONNECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
             "firebase_token_url": url + "/_emulator/firebase/v1/token",
         },
     },
+    "flowengine": lambda url: {
+        "conn_type": "flowengine",
+        "host": url,
+        "extra": {"engine_key": "emulator-engine", "user_id": "1"},
+    },
 }
 
 
@@ -111,6 +116,9 @@ def print_emulator_runs(urls: dict[str, str]) -> None:
     print("\nRuns on the Tailer emulator:")
     for run in requests.get(urls["tailer"] + "/_emulator/tailer/runs", timeout=10).json():
         print(f"  {run['configuration_id']:<36} {run['run_id']}  {run['status']}")
+    print("\nRuns on the FlowEngine emulator:")
+    for run in requests.get(urls["flowengine"] + "/_emulator/flowengine/runs", timeout=10).json():
+        print(f"  pipeline {run['pipelineId']:<4} run {run['id']:<6} {run['status']}")
 
 
 def main() -> int:

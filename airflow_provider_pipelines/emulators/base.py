@@ -554,6 +554,15 @@ class Timeline:
         """When ``final`` is reached (``inf`` when a phase lasts for ever)."""
         return self.start + sum(seconds for _, seconds in self.phases)
 
+    def changed_at(self, now: float) -> float:
+        """When the state of ``now`` was entered: the start, or the end of the last phase already over."""
+        moment = self.start
+        for _, seconds in self.phases:
+            if now - moment < seconds:
+                return moment
+            moment += seconds
+        return moment
+
 
 class EmulatorServer:
     """Runs an aiohttp application on a loopback port, in a background thread with its own event loop."""
@@ -677,6 +686,17 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_kinds(text: str) -> list[str]:
     return [kind.strip() for kind in text.split(",") if kind.strip()]
+
+
+def parse_header_options(items: Iterable[str]) -> dict[str, str]:
+    """``["X-Key=k3y", "Cookie=a=b"]`` -> ``{"X-Key": "k3y", "Cookie": "a=b"}`` (a CLI's ``--header``)."""
+    headers: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--header needs NAME=VALUE, got {item!r}")
+        headers[name.strip()] = value
+    return headers
 
 
 def now() -> float:

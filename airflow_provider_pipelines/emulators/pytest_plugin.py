@@ -4,6 +4,7 @@
 - ``cdap_emulator_factory(**config)``: a dedicated CDAP emulator with your config, stopped after the test.
 - ``daggy_emulator`` / ``daggy_emulator_factory(**config)``: the same for Daggy (daggyd).
 - ``tailer_emulator`` / ``tailer_emulator_factory(**config)``: the same for Tailer.
+- ``flowengine_emulator`` / ``flowengine_emulator_factory(**config)``: the same for FlowEngine.
 
 Only light imports here: every pytest run of every project with this provider installed loads this module.
 """
@@ -18,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
     from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorHandle
+    from airflow_provider_pipelines.emulators.flowengine import FlowEngineEmulatorHandle
     from airflow_provider_pipelines.emulators.tailer import TailerEmulatorHandle
 
 FAST_CDAP_TIMINGS: dict[str, Any] = {
@@ -141,6 +143,51 @@ def tailer_emulator_factory() -> Iterator[Callable[..., TailerEmulatorHandle]]:
 
     def factory(**config: Any) -> TailerEmulatorHandle:
         handle = start_tailer_emulator(**config)
+        started.append(handle)
+        return handle
+
+    yield factory
+    for handle in started:
+        handle.stop()
+
+
+FAST_FLOWENGINE_TIMINGS: dict[str, Any] = {"init_seconds": 0.05, "running_seconds": 0.3, "stop_seconds": 0.05}
+
+
+def start_flowengine_emulator(**config: Any) -> FlowEngineEmulatorHandle:
+    """Start a FlowEngine emulator on a free loopback port; fast timings unless ``config`` says otherwise."""
+    from airflow_provider_pipelines.emulators.flowengine import (
+        FlowEngineEmulatorConfig,
+        FlowEngineEmulatorHandle,
+    )
+
+    return FlowEngineEmulatorHandle.start(FlowEngineEmulatorConfig(**{**FAST_FLOWENGINE_TIMINGS, **config}))
+
+
+@pytest.fixture(scope="session")
+def _flowengine_emulator_session() -> Iterator[FlowEngineEmulatorHandle]:
+    handle = start_flowengine_emulator()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def flowengine_emulator(_flowengine_emulator_session: FlowEngineEmulatorHandle) -> FlowEngineEmulatorHandle:
+    """The session's FlowEngine emulator, reset to its initial state (seeded pipelines, no runs, no faults,
+    initial config) for this test."""
+    _flowengine_emulator_session.reset()
+    return _flowengine_emulator_session
+
+
+@pytest.fixture
+def flowengine_emulator_factory() -> Iterator[Callable[..., FlowEngineEmulatorHandle]]:
+    """Call with ``FlowEngineEmulatorConfig`` fields to get a dedicated emulator, stopped at teardown."""
+    started: list[FlowEngineEmulatorHandle] = []
+
+    def factory(**config: Any) -> FlowEngineEmulatorHandle:
+        handle = start_flowengine_emulator(**config)
         started.append(handle)
         return handle
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
-from airflow_provider_pipelines.core.errors import PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.hooks.daggy import FAILED_TASK_STATES, DaggyHook, tag_with_marker
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
@@ -21,24 +20,7 @@ if TYPE_CHECKING:
 
 def load_dag_spec(dag_spec: Mapping[str, Any] | str) -> dict[str, Any]:
     """A Daggy DAG from a dict, a JSON string or the path of a JSON file."""
-    if isinstance(dag_spec, Mapping):
-        return json.loads(json.dumps(dag_spec))
-    text = str(dag_spec).strip()
-    source = "dag_spec"
-    if not text.startswith("{"):
-        path = Path(text)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise PipelineError(f"Daggy: dag_spec is neither JSON nor a readable file: {exc}") from None
-        source = str(path)
-    try:
-        spec = json.loads(text)
-    except ValueError as exc:
-        raise PipelineError(f"Daggy: {source} is not valid JSON: {exc}") from None
-    if not isinstance(spec, dict):
-        raise PipelineError(f"Daggy: {source} must hold a JSON object (the DAG), not {type(spec).__name__}")
-    return spec
+    return load_json_object(dag_spec, "Daggy dag_spec")
 
 
 def daggy_parameter_names(dag_spec: Any) -> list[str]:

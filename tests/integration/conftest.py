@@ -51,3 +51,20 @@ def tailer(tailer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The Tailer emulator, with ``tailer_default`` pointing at it with a refresh token."""
     monkeypatch.setenv("AIRFLOW_CONN_TAILER_DEFAULT", json.dumps(tailer_connection(tailer_emulator)))
     return tailer_emulator
+
+
+def flowengine_connection(emulator: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "conn_type": "flowengine",
+        "host": emulator.url,
+        "extra": {**FAST_RETRIES, "engine_key": "emulator-engine", "user_id": "1", **extra},
+    }
+
+
+@pytest.fixture
+def flowengine(flowengine_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The FlowEngine emulator, with ``flowengine_default`` pointing at it."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FLOWENGINE_DEFAULT", json.dumps(flowengine_connection(flowengine_emulator))
+    )
+    return flowengine_emulator

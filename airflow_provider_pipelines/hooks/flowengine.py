@@ -1,0 +1,399 @@
+"""FlowEngine (4Paradigm) offline pipelines: the engine-kernel API, declared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.connection_types import FLOWENGINE_CONNECTION
+from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+USER_ID_HEADER = "X-FlowEngine-UserId"
+# Run statuses are not published: these defaults (matched ignoring case) come from what deployments
+# were seen to answer; operators and sensors take ``success_states`` / ``failure_states`` to adapt.
+FLOWENGINE_STATES = StateMap(
+    {
+        "init": RunState.PENDING,
+        "pending": RunState.PENDING,
+        "waiting": RunState.PENDING,
+        "running": RunState.RUNNING,
+        "stopping": RunState.RUNNING,
+        "success": RunState.SUCCESS,
+        "succeeded": RunState.SUCCESS,
+        "finished": RunState.SUCCESS,
+        "completed": RunState.SUCCESS,
+        "failed": RunState.FAILED,
+        "error": RunState.FAILED,
+        "killed": RunState.FAILED,
+        "stopped": RunState.FAILED,
+    }
+)
+FAILED_NODE_WORDS = ("fail", "error", "kill")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where an engine lives (its path below ``fl_url``) and its id, found once per hook."""
+
+    path: str
+    engine_id: str
+
+
+def records_of(data: Any) -> list[dict[str, Any]]:
+    """A page of records, whether the envelope's data is a list or an object holding one."""
+    if isinstance(data, Mapping):
+        for key in ("list", "records", "content", "rows", "data"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    return [dict(item) for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+
+
+def multipart(path: str | Path, field: str = "file") -> tuple[bytes, str]:
+    from urllib3 import encode_multipart_formdata
+
+    file = Path(path)
+    return encode_multipart_formdata({field: (file.name, file.read_bytes(), "application/octet-stream")})
+
+
+class FlowEngineHook(PipelineHook):
+    """
+    Talks to a FlowEngine deployment's engine-manager and engine-kernel.
+
+    Connection (type ``flowengine``): **host** is ``fl_url``. Extras: ``engine_key`` (required),
+    ``user_id`` (sent as ``X-FlowEngine-UserId``, default ``1``), ``headers`` (a JSON object of any
+    further headers the deployment's gateway needs — a session cookie, an access key; values are
+    secrets), plus ``verify``, ``ca_bundle``, ``timeout`` and the retry settings. The engine's path
+    and id are looked up once per hook (steps 01 and 02), not on every poll.
+
+    :param flowengine_conn_id: the connection id (default ``flowengine_default``).
+    """
+
+    platform = "FlowEngine"
+    conn_name_attr = "flowengine_conn_id"
+    default_conn_name = "flowengine_default"
+    conn_type = FLOWENGINE_CONNECTION.conn_type
+    hook_name = FLOWENGINE_CONNECTION.hook_name
+    connection_form = FLOWENGINE_CONNECTION.form
+    state_map = FLOWENGINE_STATES
+
+    def __init__(self, flowengine_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id=flowengine_conn_id or kwargs.pop("conn_id", None), **kwargs)
+        self._engine: Engine | None = None
+        self._engine_key: str | None = None
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        extras = conn.extra_dejson
+        if not extras.get("engine_key"):
+            raise ValueError("the engine_key extra is required")
+        self._engine_key = str(extras["engine_key"])
+        headers = headers_extra(extras.get("headers"))
+        headers[USER_ID_HEADER] = str(extras.get("user_id") or "1")
+        return StaticHeadersAuth(headers)
+
+    # -- envelope and engine --------------------------------------------------------------------------
+
+    def _data(self, name: str, reply: Any) -> Any:
+        """The envelope's ``data``; a ``status`` other than 0 is an error showing ``msg``."""
+        if not isinstance(reply, Mapping) or "status" not in reply:
+            raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
+        if str(reply.get("status")) != "0":
+            message = reply.get("msg") or reply.get("message") or "no message"
+            raise PipelineApiError(self.platform, name, 200, f"status {reply.get('status')}: {message}")
+        return reply.get("data")
+
+    def _call(
+        self, name: str, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> ApiCall:
+        return ApiCall(name, method, path, params={**(params or {}), "engineKey": self._engine_key}, **kw)
+
+    def engine_plan(self) -> Plan[Engine]:
+        if self._engine is not None:
+            return self._engine
+        info = self._data(
+            "get engine info", (yield self._call("get engine info", "GET", "/engine-manager/v1/k8s/info/"))
+        )
+        path = "/" + str((info or {}).get("url") or "").strip("/")
+        if path == "/":
+            raise PipelineApiError(self.platform, "get engine info", 200, f"no engine url in {info!r:.200}")
+        param = self._data(
+            "get engine id", (yield self._call("get engine id", "GET", path + "/kernel/v1/system/getParam"))
+        )
+        engine_id = (param or {}).get("engineId")
+        if engine_id is None:
+            raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
+        self._engine = Engine(path, str(engine_id))
+        return self._engine
+
+    def _kernel(self, name: str, method: str, *segments: object, **kw: Any) -> Plan[Any]:
+        engine = yield from self.engine_plan()
+        path = (
+            engine.path
+            + "/kernel/v1"
+            + url_path(*(engine.engine_id if s is ENGINE_ID else s for s in segments))
+        )
+        return self._data(name, (yield self._call(name, method, path, **kw)))
+
+    # -- the twelve endpoints, and one run record ------------------------------------------------------
+
+    def create_pipeline_plan(self, template: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        data = yield from self._kernel(
+            "create pipeline",
+            "POST",
+            "pipeline",
+            "template",
+            ENGINE_ID,
+            "create",
+            json=dict(template),
+            idempotent=False,
+        )
+        return dict(data or {})
+
+    def upload_file_plan(self, path: str | Path) -> Plan[Any]:
+        body, content_type = multipart(path)
+        return (
+            yield from self._kernel(
+                "upload job file",
+                "POST",
+                "template",
+                "uploadJobFileParam",
+                "1",
+                data=body,
+                headers={"Content-Type": content_type},
+                idempotent=False,
+            )
+        )
+
+    def list_pipelines_plan(self) -> Plan[list[dict[str, Any]]]:
+        return records_of((yield from self._kernel("list pipelines", "GET", "pipeline", ENGINE_ID, "list")))
+
+    def get_pipeline_plan(self, pipeline_id: int | str) -> Plan[dict[str, Any]]:
+        data = yield from self._kernel(
+            "get pipeline", "GET", "pipeline", "template", ENGINE_ID, pipeline_id, "get"
+        )
+        if not isinstance(data, Mapping):
+            raise PipelineApiError(
+                self.platform, "get pipeline", 200, f"no detail for pipeline {pipeline_id}"
+            )
+        return dict(data)
+
+    def update_pipeline_plan(self, detail: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        data = yield from self._kernel(
+            "update pipeline", "PUT", "pipeline", "template", ENGINE_ID, "update", json=dict(detail)
+        )
+        return dict(data or {})
+
+    def set_schedule_plan(self, pipeline_id: int | str, enabled: bool) -> Plan[Any]:
+        if enabled:
+            return (
+                yield from self._kernel(
+                    "schedule on",
+                    "POST",
+                    "pipeline",
+                    ENGINE_ID,
+                    pipeline_id,
+                    "start",
+                    params={"once": "false"},
+                    json={"data": " "},
+                )
+            )
+        return (
+            yield from self._kernel(
+                "schedule off", "POST", "pipeline", ENGINE_ID, pipeline_id, "stop", json={"data": " "}
+            )
+        )
+
+    def start_plan(
+        self, pipeline_id: int | str, node_params: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> Plan[dict[str, Any] | None]:
+        data = yield from self._kernel(
+            "start pipeline",
+            "POST",
+            "pipeline",
+            ENGINE_ID,
+            pipeline_id,
+            "start",
+            json=dict(node_params or {}),
+            idempotent=False,
+        )
+        return dict(data) if isinstance(data, Mapping) and data.get("id") is not None else None
+
+    def history_plan(
+        self, pipeline_id: int | str, page: int = 1, size: int = 10
+    ) -> Plan[list[dict[str, Any]]]:
+        engine = yield from self.engine_plan()
+        data = yield from self._kernel(
+            "list run history",
+            "GET",
+            "pipeline",
+            pipeline_id,
+            "historyList",
+            params={"page": page, "size": size, "engineId": engine.engine_id},
+        )
+        return records_of(data)
+
+    def stop_run_plan(self, run_id: int | str) -> Plan[Any]:
+        engine = yield from self.engine_plan()
+        return (
+            yield from self._kernel(
+                "stop run", "DELETE", "pipeline", run_id, "stopHistory", params={"engineId": engine.engine_id}
+            )
+        )
+
+    def resume_run_plan(self, run_id: int | str) -> Plan[Any]:
+        engine = yield from self.engine_plan()
+        return (
+            yield from self._kernel(
+                "resume run",
+                "POST",
+                "pipeline",
+                run_id,
+                "resumeHistory",
+                params={"engineId": engine.engine_id},
+                idempotent=False,
+            )
+        )
+
+    def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
+        data = yield from self._kernel("get run", "GET", "pipeline", run_id, "get")
+        if not isinstance(data, Mapping):
+            raise PipelineApiError(self.platform, "get run", 404, f"no record of run {run_id}")
+        return dict(data)
+
+    # -- the public sync API -------------------------------------------------------------------------
+
+    def engine(self) -> Engine:
+        """The engine's path and id (steps 01-02), looked up once per hook."""
+        return self.run(self.engine_plan())
+
+    def create_pipeline(self, template: Mapping[str, Any]) -> dict[str, Any]:
+        return self.run(self.create_pipeline_plan(template))
+
+    def upload_file(self, path: str | Path) -> Any:
+        return self.run(self.upload_file_plan(path))
+
+    def list_pipelines(self) -> list[dict[str, Any]]:
+        return self.run(self.list_pipelines_plan())
+
+    def get_pipeline(self, pipeline_id: int | str) -> dict[str, Any]:
+        return self.run(self.get_pipeline_plan(pipeline_id))
+
+    def update_pipeline(self, detail: Mapping[str, Any]) -> dict[str, Any]:
+        return self.run(self.update_pipeline_plan(detail))
+
+    def set_schedule(self, pipeline_id: int | str, enabled: bool) -> Any:
+        return self.run(self.set_schedule_plan(pipeline_id, enabled))
+
+    def start_pipeline(
+        self, pipeline_id: int | str, node_params: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, Any] | None:
+        """Run a pipeline now; the new run's record, or None when the reply carries none."""
+        return self.run(self.start_plan(pipeline_id, node_params))
+
+    def run_history(self, pipeline_id: int | str, page: int = 1, size: int = 10) -> list[dict[str, Any]]:
+        return self.run(self.history_plan(pipeline_id, page, size))
+
+    def stop_run(self, run_id: int | str) -> Any:
+        return self.run(self.stop_run_plan(run_id))
+
+    def resume_run(self, run_id: int | str) -> Any:
+        return self.run(self.resume_run_plan(run_id))
+
+    def get_run(self, run_id: int | str) -> dict[str, Any]:
+        return self.run(self.get_run_plan(run_id))
+
+    def check_connection(self) -> None:
+        self.run(self.engine_plan())
+
+    # -- node parameters -----------------------------------------------------------------------------
+
+    @staticmethod
+    def node_ids_by_name(detail: Mapping[str, Any]) -> dict[str, str]:
+        """Each node's id, under its id, its name and its title."""
+        nodes = (detail.get("data") or {}).get("nodes") or detail.get("nodes") or []
+        names: dict[str, str] = {}
+        for node in nodes:
+            if isinstance(node, Mapping) and node.get("nodeId"):
+                for key in ("name", "title", "nodeId"):
+                    if node.get(key):
+                        names[str(node[key])] = str(node["nodeId"])
+        return names
+
+    def resolve_node_params(self, pipeline_id: int | str, node_params: Mapping[str, Any]) -> dict[str, Any]:
+        """``node_params`` keyed by node id, name or title → keyed by node id (names looked up once)."""
+        ids = self.node_ids_by_name(self.get_pipeline(pipeline_id))
+        unknown = [key for key in node_params if key not in ids]
+        if unknown:
+            known = ", ".join(sorted(set(ids.values())))
+            raise PipelineApiError(
+                self.platform, "start pipeline", None, f"unknown node(s) {unknown}; nodes: {known}"
+            )
+        return {ids[key]: value for key, value in node_params.items()}
+
+    # -- the run protocol ----------------------------------------------------------------------------
+
+    @staticmethod
+    def run_ref(pipeline_id: int | str, run_id: int | str) -> RunRef:
+        return {"run_id": run_id, "pipeline_id": pipeline_id}
+
+    def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
+        record = yield from self.get_run_plan(run["run_id"])
+        raw = str(record.get("status") or "")
+        nodes = [n for n in record.get("nodes") or [] if isinstance(n, Mapping)]
+        counts: dict[str, int] = {}
+        for node in nodes:
+            counts[str(node.get("status"))] = counts.get(str(node.get("status")), 0) + 1
+        progress = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else None
+        return RunStatus(raw, self.state_map.classify(raw), {"nodes": counts}, progress)
+
+    def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        yield from self.stop_run_plan(run["run_id"])
+
+    def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        record = yield from self.get_run_plan(run["run_id"])
+        lines = []
+        for node in record.get("nodes") or []:
+            if isinstance(node, Mapping) and any(
+                w in str(node.get("status", "")).lower() for w in FAILED_NODE_WORDS
+            ):
+                lines.append(
+                    f"node {node.get('nodeId')}: {node.get('status')}: {node.get('msg') or ''}".rstrip(": ")
+                )
+        return lines or [f"run {run['run_id']} ended {record.get('status')}"]
+
+    def find_new_run_plan(
+        self, pipeline_id: int | str, before: Iterable[Any], node_params: Mapping[str, Any]
+    ) -> Plan[dict[str, Any]]:
+        """
+        The run a start created when its reply named none: the history's runs that were not there
+        before the start. Several (a concurrent start) are told apart by their recorded parameters;
+        when that is not possible, this fails rather than guess.
+        """
+        known = {str(run_id) for run_id in before}
+        runs = yield from self.history_plan(pipeline_id, 1, 20)
+        new = [r for r in runs if str(r.get("id")) not in known]
+        if len(new) > 1:
+            mine = [r for r in new if r.get("params") == dict(node_params)]
+            new = mine if len(mine) == 1 else new
+        if len(new) != 1:
+            found = "no new run" if not new else f"{len(new)} new runs, none told apart by its parameters"
+            raise PipelineApiError(
+                self.platform,
+                "start pipeline",
+                None,
+                f"the start reply named no run and the history shows {found}",
+            )
+        return new[0]
+
+
+ENGINE_ID = object()
+"""A placeholder in a kernel path for the engine id, filled in once it is known."""

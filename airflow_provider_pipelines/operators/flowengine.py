@@ -1,0 +1,244 @@
+"""Operators for FlowEngine (4Paradigm) offline pipelines: run, stop, resume, create, update, schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.json_source import load_json_object
+from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.hooks.flowengine import FlowEngineHook
+from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: nested objects are merged, anything else replaced."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class _FlowEngineRunOperator(PipelineRunOperator):
+    hook_class = FlowEngineHook
+    trigger_class = FlowEnginePipelineRunTrigger
+
+    def __init__(
+        self,
+        *,
+        success_statuses: list[str] | None = None,
+        failure_statuses: list[str] | None = None,
+        flowengine_conn_id: str = FlowEngineHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("success_states", success_statuses)
+        kwargs.setdefault("failure_states", failure_statuses)
+        super().__init__(conn_id=flowengine_conn_id, **kwargs)
+        self.flowengine_conn_id = flowengine_conn_id
+
+    def run_spec(self) -> dict[str, Any]:
+        return {}
+
+
+class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
+    """
+    Run a FlowEngine offline pipeline now and wait for the run to end.
+
+    Returns the run (history) id (XCom ``return_value``; ``run_id`` is pushed before waiting). When
+    the start reply names no run, the new run is found in the pipeline's history: the run that was not
+    there before the start (told apart from a concurrent start by its parameters, else the task fails
+    rather than guess).
+
+    :param pipeline_id: the pipeline. Templated.
+    :param node_params: parameters per node: ``{"<nodeId>": {"key": "value"}}``. Nodes may also be
+        named by their name or title; the ids are then looked up in the pipeline's detail. Templated.
+    :param success_statuses: run statuses that count as success, replacing the defaults (success,
+        succeeded, finished, completed; any case).
+    :param failure_statuses: statuses that count as failure besides failed, error, killed, stopped.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+
+    Plus the waiting parameters of every operator of this provider (``wait_for_completion``,
+    ``deferrable``, ``poll_interval``, ``timeout``, ``cancel_on_kill``, ``reattach_on_retry``...).
+    An unknown status keeps the task waiting, with a warning, until ``timeout``: never success.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id", "node_params")
+    template_fields_renderers = {"node_params": "json"}
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: int | str,
+        node_params: Mapping[str, Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.node_params = node_params
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, FlowEngineHook)
+        params = hook.resolve_node_params(self.pipeline_id, self.node_params) if self.node_params else {}
+        before = [run.get("id") for run in hook.run_history(self.pipeline_id, 1, 20)]
+        record = hook.start_pipeline(self.pipeline_id, params)
+        if record is None:
+            self.log.info("The start reply named no run: looking for it in the history")
+            record = hook.run(hook.find_new_run_plan(self.pipeline_id, before, params))
+        return hook.run_ref(self.pipeline_id, record["id"])
+
+
+class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
+    """
+    Resume (restart) a stopped or failed FlowEngine run, then wait for it to end. A run that is
+    already going again is followed, not resumed twice.
+
+    :param pipeline_id: the pipeline. Templated.
+    :param run_id: the run (history) id. Templated.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id", "run_id")
+
+    def __init__(self, *, pipeline_id: int | str, run_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.run_id = run_id
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, FlowEngineHook)
+        ref = hook.run_ref(self.pipeline_id, self.run_id)
+        status = hook.get_run_status(ref)
+        if status.terminal:
+            hook.resume_run(self.run_id)
+            self.log.info("Resumed FlowEngine run %s (was %s)", self.run_id, status.raw_state)
+        else:
+            self.log.info("FlowEngine run %s is %s: following it", self.run_id, status.raw_state)
+        return ref
+
+    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
+        return None
+
+
+class _FlowEngineOperator(BaseOperator):
+    def __init__(self, *, flowengine_conn_id: str = FlowEngineHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flowengine_conn_id = flowengine_conn_id
+
+    @property
+    def hook(self) -> FlowEngineHook:
+        return FlowEngineHook(flowengine_conn_id=self.flowengine_conn_id)
+
+
+class FlowEngineStopRunOperator(_FlowEngineOperator):
+    """
+    Stop a FlowEngine run (``DELETE .../{run_id}/stopHistory``).
+
+    :param run_id: the run (history) id. Templated.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    """
+
+    template_fields: Sequence[str] = ("run_id",)
+
+    def __init__(self, *, run_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+
+    def execute(self, context: Context) -> Any:
+        self.hook.stop_run(self.run_id)
+        self.log.info("Asked FlowEngine to stop run %s", self.run_id)
+        return self.run_id
+
+
+class FlowEngineCreatePipelineOperator(_FlowEngineOperator):
+    """
+    Create a pipeline from a template (the JSON FlowEngine exports; ``name``, ``describe`` and
+    ``pipelineKey`` may be changed). Returns the new pipeline's id.
+
+    :param template: the template: a dict, a JSON string or the path of a JSON file. Templated.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    """
+
+    template_fields: Sequence[str] = ("template",)
+    template_fields_renderers = {"template": "json"}
+
+    def __init__(self, *, template: Mapping[str, Any] | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.template = template
+
+    def execute(self, context: Context) -> Any:
+        detail = self.hook.create_pipeline(load_json_object(self.template, "FlowEngine template"))
+        self.log.info("Created FlowEngine pipeline %s", detail.get("id"))
+        return detail.get("id")
+
+
+class FlowEngineUpdatePipelineOperator(_FlowEngineOperator):
+    """
+    Change a pipeline: read its detail, apply ``changes`` (nested objects merged, other values
+    replaced) and send it back. Returns the updated detail.
+
+    :param pipeline_id: the pipeline. Templated.
+    :param changes: what to change, shaped like the detail, e.g.
+        ``{"data": {"describe": "nightly"}}``. Templated.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id", "changes")
+
+    def __init__(self, *, pipeline_id: int | str, changes: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.changes = changes
+
+    def execute(self, context: Context) -> Any:
+        hook = self.hook
+        detail = deep_merge(hook.get_pipeline(self.pipeline_id), self.changes)
+        updated = hook.update_pipeline(detail)
+        self.log.info("Updated FlowEngine pipeline %s", self.pipeline_id)
+        return updated
+
+
+class FlowEngineSchedulePipelineOperator(_FlowEngineOperator):
+    """
+    Turn a pipeline's schedule (its crontab) on or off.
+
+    :param pipeline_id: the pipeline. Templated.
+    :param enabled: True to turn the schedule on, False to turn it off.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id",)
+
+    def __init__(self, *, pipeline_id: int | str, enabled: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.enabled = enabled
+
+    def execute(self, context: Context) -> None:
+        self.hook.set_schedule(self.pipeline_id, self.enabled)
+        self.log.info("FlowEngine pipeline %s schedule %s", self.pipeline_id, "on" if self.enabled else "off")
+
+
+class FlowEngineUploadFileOperator(_FlowEngineOperator):
+    """
+    Upload a job file (for distributed runs). Returns what FlowEngine answers about the file.
+
+    :param path: the local file. Templated.
+    :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    """
+
+    template_fields: Sequence[str] = ("path",)
+
+    def __init__(self, *, path: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+
+    def execute(self, context: Context) -> Any:
+        return self.hook.upload_file(self.path)

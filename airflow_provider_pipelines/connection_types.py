@@ -122,9 +122,26 @@ FLOWENGINE_CONNECTION = ConnectionType(
     ),
 )
 
+ENOS_CONNECTION = ConnectionType(
+    conn_type="enos",
+    hook_name="EnOS (Envision)",
+    hook_class="airflow_provider_pipelines.hooks.enos.EnosHook",
+    form=ConnectionForm(
+        fields=(
+            ConnField("org_id", "Organization id (orgId)"),
+            ConnField("user_id", "User id", description="Needed for batch data flows"),
+            *_TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "port"),
+        relabeling={"host": "API gateway URL", "login": "App key", "password": "App secret"},
+        placeholders={"host": "https://apim-ppe1.envisioniot.com"},
+    ),
+)
+
 CONNECTION_TYPES: tuple[ConnectionType, ...] = (
     CDAP_CONNECTION,
     DAGGY_CONNECTION,
     TAILER_CONNECTION,
     FLOWENGINE_CONNECTION,
+    ENOS_CONNECTION,
 )

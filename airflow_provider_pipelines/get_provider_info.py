@@ -14,6 +14,7 @@ PLATFORMS: list[tuple[str, str]] = [
     ("daggy", "Daggy"),
     ("tailer", "Tailer"),
     ("flowengine", "FlowEngine (4Paradigm)"),
+    ("enos", "EnOS (Envision)"),
 ]
 
 

@@ -42,6 +42,13 @@ CONNECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
         "host": url,
         "extra": {"engine_key": "emulator-engine", "user_id": "1"},
     },
+    "enos": lambda url: {
+        "conn_type": "enos",
+        "host": url,
+        "login": "emulator-app-key",
+        "password": "emulator-app-secret",
+        "extra": {"org_id": "o15589", "user_id": "u-airflow"},
+    },
 }
 
 
@@ -119,6 +126,12 @@ def print_emulator_runs(urls: dict[str, str]) -> None:
     print("\nRuns on the FlowEngine emulator:")
     for run in requests.get(urls["flowengine"] + "/_emulator/flowengine/runs", timeout=10).json():
         print(f"  pipeline {run['pipelineId']:<4} run {run['id']:<6} {run['status']}")
+    print("\nEnOS streaming pipelines the examples touched, and flow instances:")
+    for pipeline in requests.get(urls["enos"] + "/_emulator/enos/pipelines", timeout=10).json():
+        if pipeline["pipelineId"] == "pl-demo-1":
+            print(f"  pipeline {pipeline['pipelineId']:<16} {pipeline['status']}")
+    for instance in requests.get(urls["enos"] + "/_emulator/enos/flow-instances", timeout=10).json():
+        print(f"  flow instance {instance['flowInstId']:<28} {instance['statusDesc']}")
 
 
 def main() -> int:

@@ -178,7 +178,7 @@ def test_airflow_environment(common: dict[str, Any]) -> None:
 
 
 # Every emulator the package registers, with the port the stack serves it on.
-EMULATOR_PORTS = {"cdap": 11015, "daggy": 2503, "tailer": 8087, "flowengine": 8088}
+EMULATOR_PORTS = {"cdap": 11015, "daggy": 2503, "tailer": 8087, "flowengine": 8088, "enos": 8089}
 
 
 def test_every_registered_emulator_is_in_the_stack() -> None:

@@ -27,6 +27,7 @@ def test_example_dags_import_without_errors() -> None:
     assert len(bag.dags["example_tailer_dependency"].tasks) == 2
     assert len(bag.dags["example_flowengine"].tasks) == 6
     assert len(bag.dags["example_flowengine_resume"].tasks) == 3
+    assert len(bag.dags["example_enos"].tasks) == 8
 
 
 def airflow_cli(*args: str) -> str:
@@ -43,6 +44,7 @@ def test_airflow_lists_the_providers_hooks_links_and_triggers() -> None:
     assert "airflow_provider_pipelines.hooks.daggy.DaggyHook" in hooks
     assert "airflow_provider_pipelines.hooks.tailer.TailerHook" in hooks
     assert "airflow_provider_pipelines.hooks.flowengine.FlowEngineHook" in hooks
+    assert "airflow_provider_pipelines.hooks.enos.EnosHook" in hooks
     links = airflow_cli("providers", "links", "--output", "plain")
     assert "airflow_provider_pipelines.links.cdap.CdapPipelineLink" in links
     triggers = airflow_cli("providers", "triggers", "--output", "plain")
@@ -50,12 +52,13 @@ def test_airflow_lists_the_providers_hooks_links_and_triggers() -> None:
     assert "airflow_provider_pipelines.triggers.daggy" in triggers
     assert "airflow_provider_pipelines.triggers.tailer" in triggers
     assert "airflow_provider_pipelines.triggers.flowengine" in triggers
+    assert "airflow_provider_pipelines.triggers.enos" in triggers
 
 
 def test_provider_info_declares_connection_forms() -> None:
     info = get_provider_info()
     by_type = {c["connection-type"]: c for c in info["connection-types"]}
-    assert set(by_type) >= {"cdap", "daggy", "tailer", "flowengine"}
+    assert set(by_type) == {"cdap", "daggy", "tailer", "flowengine", "enos"}
     cdap = by_type["cdap"]
     assert cdap["connection-type"] == "cdap"
     assert cdap["hook-class-name"] == "airflow_provider_pipelines.hooks.cdap.CdapHook"

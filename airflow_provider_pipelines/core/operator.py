@@ -272,8 +272,11 @@ class PipelineRunOperator(BaseOperator):
                 "Run %s from an earlier try cannot be read now (%s); waiting on it", run["run_id"], exc
             )
             return run
-        state = hook.state_map.classify(
-            status.raw_state, self.effective_success_states(), self.failure_states
+        overrides = self.effective_success_states() is not None or self.failure_states is not None
+        state = (
+            hook.state_map.classify(status.raw_state, self.effective_success_states(), self.failure_states)
+            if overrides
+            else status.state
         )
         if state is RunState.FAILED or (state.terminal and not from_store):
             self.log.info(

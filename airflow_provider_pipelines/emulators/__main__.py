@@ -17,6 +17,7 @@ from airflow_provider_pipelines.emulators.base import EmulatorCli, add_common_ar
 EMULATORS: dict[str, str] = {
     "cdap": "airflow_provider_pipelines.emulators.cdap",
     "daggy": "airflow_provider_pipelines.emulators.daggy",
+    "enos": "airflow_provider_pipelines.emulators.enos",
     "flowengine": "airflow_provider_pipelines.emulators.flowengine",
     "tailer": "airflow_provider_pipelines.emulators.tailer",
 }

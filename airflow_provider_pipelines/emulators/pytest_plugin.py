@@ -5,6 +5,7 @@
 - ``daggy_emulator`` / ``daggy_emulator_factory(**config)``: the same for Daggy (daggyd).
 - ``tailer_emulator`` / ``tailer_emulator_factory(**config)``: the same for Tailer.
 - ``flowengine_emulator`` / ``flowengine_emulator_factory(**config)``: the same for FlowEngine.
+- ``enos_emulator`` / ``enos_emulator_factory(**config)``: the same for EnOS.
 
 Only light imports here: every pytest run of every project with this provider installed loads this module.
 """
@@ -19,6 +20,7 @@ import pytest
 if TYPE_CHECKING:
     from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
     from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorHandle
+    from airflow_provider_pipelines.emulators.enos import EnosEmulatorHandle
     from airflow_provider_pipelines.emulators.flowengine import FlowEngineEmulatorHandle
     from airflow_provider_pipelines.emulators.tailer import TailerEmulatorHandle
 
@@ -188,6 +190,53 @@ def flowengine_emulator_factory() -> Iterator[Callable[..., FlowEngineEmulatorHa
 
     def factory(**config: Any) -> FlowEngineEmulatorHandle:
         handle = start_flowengine_emulator(**config)
+        started.append(handle)
+        return handle
+
+    yield factory
+    for handle in started:
+        handle.stop()
+
+
+FAST_ENOS_TIMINGS: dict[str, Any] = {
+    "start_seconds": 0.2,
+    "stop_seconds": 0.1,
+    "init_seconds": 0.05,
+    "running_seconds": 0.3,
+}
+
+
+def start_enos_emulator(**config: Any) -> EnosEmulatorHandle:
+    """Start an EnOS emulator on a free loopback port; fast timings unless ``config`` says otherwise."""
+    from airflow_provider_pipelines.emulators.enos import EnosEmulatorConfig, EnosEmulatorHandle
+
+    return EnosEmulatorHandle.start(EnosEmulatorConfig(**{**FAST_ENOS_TIMINGS, **config}))
+
+
+@pytest.fixture(scope="session")
+def _enos_emulator_session() -> Iterator[EnosEmulatorHandle]:
+    handle = start_enos_emulator()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def enos_emulator(_enos_emulator_session: EnosEmulatorHandle) -> EnosEmulatorHandle:
+    """The session's EnOS emulator, reset to its initial state (seeded pipelines, no flow instances, no
+    access tokens, no faults, config) for this test."""
+    _enos_emulator_session.reset()
+    return _enos_emulator_session
+
+
+@pytest.fixture
+def enos_emulator_factory() -> Iterator[Callable[..., EnosEmulatorHandle]]:
+    """Call with ``EnosEmulatorConfig`` fields to get a dedicated emulator, stopped at teardown."""
+    started: list[EnosEmulatorHandle] = []
+
+    def factory(**config: Any) -> EnosEmulatorHandle:
+        handle = start_enos_emulator(**config)
         started.append(handle)
         return handle
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.core.states import RunState
 from airflow_provider_pipelines.hooks.flowengine import FlowEngineHook
 from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+STOPPING_WAIT = 300.0  # seconds a resume waits for a run that is still stopping
 
 
 def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +103,8 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
 class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
     """
     Resume (restart) a stopped or failed FlowEngine run, then wait for it to end. A run that is
-    already going again is followed, not resumed twice.
+    still going (or going again) is followed, not resumed twice; a run that is still stopping is
+    resumed once it has stopped; a run that succeeded makes the task succeed at once.
 
     :param pipeline_id: the pipeline. Templated.
     :param run_id: the run (history) id. Templated.
@@ -116,7 +122,12 @@ class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
         assert isinstance(hook, FlowEngineHook)
         ref = hook.run_ref(self.pipeline_id, self.run_id)
         status = hook.get_run_status(ref)
-        if status.terminal:
+        deadline = time.time() + STOPPING_WAIT
+        while status.raw_state.lower() == "stopping" and time.time() < deadline:
+            # A stop is still going through: resume once it is done, or the resume would be refused.
+            time.sleep(min(1.0, float(self.poll_interval)))
+            status = hook.get_run_status(ref)
+        if status.state is RunState.FAILED:
             hook.resume_run(self.run_id)
             self.log.info("Resumed FlowEngine run %s (was %s)", self.run_id, status.raw_state)
         else:
@@ -152,7 +163,15 @@ class FlowEngineStopRunOperator(_FlowEngineOperator):
         self.run_id = run_id
 
     def execute(self, context: Context) -> Any:
-        self.hook.stop_run(self.run_id)
+        hook = self.hook
+        try:
+            hook.stop_run(self.run_id)
+        except PipelineApiError:
+            record = hook.get_run(self.run_id)
+            if not hook.state_map.classify(str(record.get("status"))).terminal:
+                raise
+            self.log.info("FlowEngine run %s had already ended %s", self.run_id, record.get("status"))
+            return self.run_id
         self.log.info("Asked FlowEngine to stop run %s", self.run_id)
         return self.run_id
 

@@ -68,3 +68,25 @@ def flowengine(flowengine_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any
         "AIRFLOW_CONN_FLOWENGINE_DEFAULT", json.dumps(flowengine_connection(flowengine_emulator))
     )
     return flowengine_emulator
+
+
+def enos_connection(emulator: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "conn_type": "enos",
+        "host": emulator.url,
+        "login": emulator.config.app_key,
+        "password": emulator.config.app_secret,
+        "extra": {
+            **FAST_RETRIES,
+            "org_id": emulator.config.org_id,
+            "user_id": emulator.config.user_id,
+            **extra,
+        },
+    }
+
+
+@pytest.fixture
+def enos(enos_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The EnOS emulator, with ``enos_default`` pointing at it."""
+    monkeypatch.setenv("AIRFLOW_CONN_ENOS_DEFAULT", json.dumps(enos_connection(enos_emulator)))
+    return enos_emulator

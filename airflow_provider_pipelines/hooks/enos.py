@@ -1,0 +1,357 @@
+"""EnOS (Envision): stream processing pipelines and batch data flows (v2.1), through the API gateway."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
+from airflow_provider_pipelines.core.apim_auth import ApimAuth
+from airflow_provider_pipelines.core.auth import Auth
+from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+STREAMING = "/streaming/v2.0/streaming"
+FLOWS = "/batch-processing-service/v2.1"
+EXECUTION_MODES = {"standalone": 0, "cluster": 1}
+PAGE_SIZE = 100
+
+# What each documented error code means; 61121 is worth another try later.
+ERROR_CODES = {
+    61100: "the stream configuration JSON is invalid",
+    61108: "the stream processing pipeline does not exist",
+    61165: "the pipeline's job is in a state from which it cannot be started",
+    61121: "another user is starting a job in this organization; try again later",
+    61128: "the organization has no resource for this execution mode",
+    61126: "not enough allocated resource for the pipeline",
+    61122: "the pipeline failed to stop",
+    61152: "the pipeline cannot change to Stopped from its current state",
+    62101: "userId or orgId is invalid",
+    62102: "invalid sorter",
+    62103: "no privilege for this operation",
+    62104: "the flow has no task",
+    62109: "internal error of the batch processing service",
+}
+RETRY_LATER = {61121}
+
+# Batch flow instance statuses (integers) by name. SKIP counts as success, SUSPEND as still going.
+FLOW_STATUS_NAMES = {
+    -1: "FAIL",
+    0: "INIT",
+    1: "SUCCESS",
+    2: "RUNNING",
+    3: "SUSPEND",
+    4: "INTERNAL_ERROR",
+    5: "WAIT",
+    6: "READY",
+    7: "TIMEOUT",
+    8: "CANCEL",
+    9: "RERUN",
+    10: "SKIP",
+}
+ENOS_STATES = StateMap(
+    {
+        "SUCCESS": RunState.SUCCESS,
+        "SKIP": RunState.SUCCESS,
+        "FAIL": RunState.FAILED,
+        "INTERNAL_ERROR": RunState.FAILED,
+        "TIMEOUT": RunState.FAILED,
+        "CANCEL": RunState.FAILED,
+        "INIT": RunState.PENDING,
+        "WAIT": RunState.PENDING,
+        "READY": RunState.PENDING,
+        "RUNNING": RunState.RUNNING,
+        "RERUN": RunState.RUNNING,
+        "SUSPEND": RunState.RUNNING,
+    }
+)
+FAILED_FLOW_STATUSES = {-1, 4, 7, 8}
+STREAMING_STATUSES = ("PUBLISHED", "RUNNING", "PAUSED", "STOPPED")
+
+
+def flow_status_name(status: Any) -> str:
+    try:
+        return FLOW_STATUS_NAMES.get(int(status), f"STATUS_{status}")
+    except (TypeError, ValueError):
+        return str(status)
+
+
+class EnosHook(PipelineHook):
+    """
+    Talks to EnOS through its API gateway, signing every request.
+
+    Connection (type ``enos``): **host** is the API gateway (``https://apim-<region>.envisioniot.com``),
+    **login** the application's app key, **password** its app secret. Extras: ``org_id`` (required),
+    ``user_id`` (batch data flows), and ``verify``, ``ca_bundle``, ``timeout``, the retry settings.
+    The access token is fetched once, cached until 2 minutes before it expires, and fetched again
+    after a token error; the app secret never leaves the worker.
+
+    :param enos_conn_id: the connection id (default ``enos_default``).
+    """
+
+    platform = "EnOS"
+    conn_name_attr = "enos_conn_id"
+    default_conn_name = "enos_default"
+    conn_type = ENOS_CONNECTION.conn_type
+    hook_name = ENOS_CONNECTION.hook_name
+    connection_form = ENOS_CONNECTION.form
+    state_map = ENOS_STATES
+
+    def __init__(self, enos_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(conn_id=enos_conn_id or kwargs.pop("conn_id", None), **kwargs)
+        self._org_id: str = ""
+        self._user_id: str | None = None
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        extras = conn.extra_dejson
+        if not conn.login or not conn.password:
+            raise ValueError("put the app key in the login and the app secret in the password")
+        if not extras.get("org_id"):
+            raise ValueError("the org_id extra is required")
+        self._org_id = str(extras["org_id"])
+        self._user_id = str(extras["user_id"]) if extras.get("user_id") else None
+        gateway = self.settings_from_connection(conn).base_url
+        return ApimAuth(gateway, conn.login, conn.password, timeout=float(extras.get("timeout", 30)))
+
+    # -- envelope ------------------------------------------------------------------------------------
+
+    def _data(self, name: str, reply: Any) -> Any:
+        """The envelope's ``data``; a non-zero ``code`` is an error named by its documented meaning."""
+        if not isinstance(reply, Mapping) or "code" not in reply:
+            raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
+        code = reply.get("code")
+        if str(code) != "0":
+            number = _as_int(code)
+            meaning = ERROR_CODES.get(number or 0)
+            message = f"code {code}: {meaning + ' — ' if meaning else ''}{reply.get('msg') or ''}".rstrip(
+                " —"
+            )
+            later = number in RETRY_LATER
+            raise PipelineApiError(self.platform, name, 200, message, retryable=later, sent=not later)
+        return reply.get("data")
+
+    def _call(
+        self, name: str, method: str, path: str, params: Mapping[str, Any] | None = None, **kw: Any
+    ) -> ApiCall:
+        return ApiCall(name, method, path, params={**(params or {}), "orgId": self._org_id}, **kw)
+
+    def _flow_params(self, action: str) -> dict[str, Any]:
+        if not self._user_id:
+            raise PipelineApiError(
+                self.platform, f"{action} flow", None, "batch data flows need the user_id extra"
+            )
+        return {"action": action, "userId": self._user_id}
+
+    # -- streaming -----------------------------------------------------------------------------------
+
+    def pipeline_action_plan(
+        self, pipeline_id: str, action: str, body: Mapping[str, Any] | None = None
+    ) -> Plan[Any]:
+        call = self._call(
+            f"{action} pipeline",
+            "POST",
+            f"{STREAMING}/pipeline{url_path(pipeline_id)}",
+            {"action": action},
+            json=dict(body) if body is not None else {},
+            idempotent=action not in ("start",),
+        )
+        return self._data(call.name, (yield call))
+
+    def list_pipelines_plan(
+        self, page_no: int = 1, page_size: int = PAGE_SIZE
+    ) -> Plan[tuple[int, list[dict[str, Any]]]]:
+        call = self._call(
+            "list pipelines", "GET", f"{STREAMING}/pipelines", {"pageSize": page_size, "pageNo": page_no}
+        )
+        data = self._data(call.name, (yield call)) or {}
+        pipelines = [dict(p) for p in data.get("pipelines") or [] if isinstance(p, Mapping)]
+        return int(data.get("count") or 0), pipelines
+
+    def find_pipeline_plan(self, pipeline_id: str) -> Plan[dict[str, Any]]:
+        """A pipeline's entry in the paged pipeline list (there is no per-pipeline status call)."""
+        page, seen = 1, 0
+        while True:
+            count, pipelines = yield from self.list_pipelines_plan(page)
+            for entry in pipelines:
+                if str(entry.get("pipelineId")) == str(pipeline_id):
+                    return entry
+            seen += len(pipelines)
+            if not pipelines or seen >= count:
+                raise PipelineApiError(
+                    self.platform, "find pipeline", 404, f"pipeline {pipeline_id} is not in the list"
+                )
+            page += 1
+
+    def offset_lag_plan(self, pipeline_id: str) -> Plan[Any]:
+        call = self._call(
+            "get offset lag", "GET", f"{STREAMING}/pipeline{url_path(pipeline_id, 'offset-lag')}"
+        )
+        return self._data(call.name, (yield call))
+
+    # -- batch data flows ------------------------------------------------------------------------------
+
+    def trigger_flow_plan(self, flow_id: int | str, parameters: Mapping[str, Any] | None = None) -> Plan[str]:
+        action = "updateAndTrigger" if parameters else "trigger"
+        body: dict[str, Any] = {"flowId": int(flow_id), "triggerTime": int(time.time() * 1000)}
+        if parameters:
+            body["parameters"] = [{"key": str(k), "value": str(v)} for k, v in parameters.items()]
+        call = self._call(
+            "trigger flow", "POST", f"{FLOWS}/flows", self._flow_params(action), json=body, idempotent=False
+        )
+        data = self._data(call.name, (yield call)) or {}
+        instance = data.get("flowInstanceId") if isinstance(data, Mapping) else None
+        if not instance:
+            raise PipelineApiError(
+                self.platform, call.name, 200, f"the reply carries no flowInstanceId: {data!r:.200}"
+            )
+        return str(instance)
+
+    def get_flow_instance_plan(self, instance_id: str) -> Plan[dict[str, Any]]:
+        params = {**self._flow_params("get"), "flowInstId": instance_id}
+        call = self._call("get flow instance", "GET", f"{FLOWS}/flowInstances", params)
+        data = self._data(call.name, (yield call))
+        if not isinstance(data, Mapping):
+            raise PipelineApiError(self.platform, call.name, 404, f"no flow instance {instance_id}")
+        return dict(data)
+
+    def cancel_flow_instance_plan(self, instance_id: str) -> Plan[Any]:
+        call = self._call(
+            "cancel flow instance",
+            "POST",
+            f"{FLOWS}/flowInstances",
+            self._flow_params("cancel"),
+            json={"flowInstId": instance_id},
+        )
+        return self._data(call.name, (yield call))
+
+    # -- the public sync API -------------------------------------------------------------------------
+
+    def start_pipeline(
+        self,
+        pipeline_id: str,
+        execution_mode: str = "standalone",
+        kafka_rate: int = 1000,
+        resource_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Start a released streaming pipeline (``action=start``)."""
+        if execution_mode not in EXECUTION_MODES:
+            raise ValueError(f"execution_mode must be 'standalone' or 'cluster', not {execution_mode!r}")
+        body: dict[str, Any] = {
+            "executionMode": EXECUTION_MODES[execution_mode],
+            "kafkaRate": int(kafka_rate),
+        }
+        if resource_config:
+            body["resourceConfig"] = dict(resource_config)
+        self.run(self.pipeline_action_plan(pipeline_id, "start", body))
+
+    def stop_pipeline(self, pipeline_id: str) -> None:
+        self.run(self.pipeline_action_plan(pipeline_id, "stop"))
+
+    def pause_pipeline(self, pipeline_id: str) -> None:
+        self.run(self.pipeline_action_plan(pipeline_id, "pause"))
+
+    def get_pipeline(self, pipeline_id: str) -> dict[str, Any]:
+        """The pipeline's entry in the list: ``pipelineId``, ``pipelineName``, ``status``, ``version``..."""
+        return self.run(self.find_pipeline_plan(pipeline_id))
+
+    def list_pipelines(
+        self, page_no: int = 1, page_size: int = PAGE_SIZE
+    ) -> tuple[int, list[dict[str, Any]]]:
+        return self.run(self.list_pipelines_plan(page_no, page_size))
+
+    def get_offset_lag(self, pipeline_id: str) -> Any:
+        return self.run(self.offset_lag_plan(pipeline_id))
+
+    def trigger_flow(self, flow_id: int | str, parameters: Mapping[str, Any] | None = None) -> str:
+        """Trigger a batch data flow (with ``parameters``: ``updateAndTrigger``); the flow instance id."""
+        return self.run(self.trigger_flow_plan(flow_id, parameters))
+
+    def get_flow_instance(self, instance_id: str) -> dict[str, Any]:
+        return self.run(self.get_flow_instance_plan(instance_id))
+
+    def cancel_flow_instance(self, instance_id: str) -> Any:
+        return self.run(self.cancel_flow_instance_plan(instance_id))
+
+    def check_connection(self) -> None:
+        self.list_pipelines(1, 1)
+
+    # -- the run protocol ----------------------------------------------------------------------------
+
+    @staticmethod
+    def streaming_ref(pipeline_id: str, target: str = "RUNNING", settle_until: float | None = None) -> RunRef:
+        """A streaming pipeline watched until it reaches ``target``. Until ``settle_until`` (epoch s),
+        a status that would mean failure is read as "not there yet" (a start takes a while to show)."""
+        return {
+            "run_id": str(pipeline_id),
+            "kind": "streaming",
+            "target": target,
+            "settle_until": settle_until,
+        }
+
+    @staticmethod
+    def flow_ref(instance_id: str) -> RunRef:
+        return {"run_id": str(instance_id), "kind": "flow"}
+
+    def streaming_state(self, raw: str, run: Mapping[str, Any]) -> RunState:
+        target = str(run.get("target") or "RUNNING").upper()
+        settling = run.get("settle_until") is not None and time.time() < float(run["settle_until"])
+        if raw == target or (target == "STOPPED" and raw == "PUBLISHED"):
+            return RunState.SUCCESS
+        if raw not in STREAMING_STATUSES:
+            return RunState.UNKNOWN
+        if target == "RUNNING" and raw in ("STOPPED", "PUBLISHED") and run.get("settle_until") is not None:
+            return RunState.PENDING if settling else RunState.FAILED
+        return RunState.RUNNING
+
+    def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
+        if run.get("kind") == "streaming":
+            entry = yield from self.find_pipeline_plan(run["run_id"])
+            raw = str(entry.get("status") or "").upper()
+            return RunStatus(raw, self.streaming_state(raw, run), {"pipelineName": entry.get("pipelineName")})
+        instance = yield from self.get_flow_instance_plan(run["run_id"])
+        raw = flow_status_name(instance.get("status"))
+        tasks = [t for t in (instance.get("graph") or {}).get("tasks") or [] if isinstance(t, Mapping)]
+        counts: dict[str, int] = {}
+        for task in tasks:
+            name = flow_status_name(task.get("status"))
+            counts[name] = counts.get(name, 0) + 1
+        progress = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or None
+        return RunStatus(
+            raw, self.state_map.classify(raw), {"statusDesc": instance.get("statusDesc")}, progress
+        )
+
+    def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        if run.get("kind") == "streaming":
+            yield from self.pipeline_action_plan(run["run_id"], "stop")
+        else:
+            yield from self.cancel_flow_instance_plan(run["run_id"])
+
+    def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        if run.get("kind") == "streaming":
+            return [f"pipeline {run['run_id']} did not reach {run.get('target', 'RUNNING')}"]
+        instance = yield from self.get_flow_instance_plan(run["run_id"])
+        lines = []
+        for task in (instance.get("graph") or {}).get("tasks") or []:
+            if isinstance(task, Mapping) and _as_int(task.get("status")) in FAILED_FLOW_STATUSES:
+                lines.append(
+                    f"task {task.get('name') or task.get('taskId')}: {flow_status_name(task.get('status'))}"
+                )
+                lines.extend(
+                    f"task {task.get('name')} log: {line}"
+                    for line in str(task.get("log") or "").splitlines()[-10:]
+                    if line.strip()
+                )
+        return lines or [f"flow instance {run['run_id']} ended {flow_status_name(instance.get('status'))}"]
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,179 @@
+"""Operators for EnOS: start, stop and pause streaming pipelines; trigger batch data flows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.hooks.enos import EnosHook
+from airflow_provider_pipelines.triggers.enos import EnosFlowInstanceTrigger, EnosStreamingPipelineTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class EnosStartStreamingPipelineOperator(PipelineRunOperator):
+    """
+    Start an EnOS stream processing pipeline and wait until the pipeline list shows it RUNNING.
+
+    EnOS gives no run id: the pipeline id names the job, and is what is pushed (XCom ``run_id``,
+    ``return_value``). A pipeline that, after ``start_grace`` seconds, shows STOPPED or PUBLISHED again
+    did not start: the task fails. On timeout or kill the pipeline is stopped (``cancel_on_kill``).
+
+    :param pipeline_id: the released pipeline. Templated.
+    :param execution_mode: ``standalone`` (0) or ``cluster`` (1).
+    :param kafka_rate: Kafka records read per second (default 1000).
+    :param resource_config: ``{"server": ..., "yarn": {...}, "advanced": [...]}``. Templated.
+    :param wait_for_running: wait until RUNNING (default True).
+    :param start_grace: seconds during which a not-yet-RUNNING status is read as "starting" (default 60).
+    :param enos_conn_id: the EnOS connection (default ``enos_default``).
+
+    Plus ``deferrable``, ``poll_interval``, ``timeout``, ``cancel_on_kill``, ``reattach_on_retry``.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id", "resource_config")
+    hook_class = EnosHook
+    trigger_class = EnosStreamingPipelineTrigger
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: str,
+        execution_mode: str = "standalone",
+        kafka_rate: int = 1000,
+        resource_config: Mapping[str, Any] | None = None,
+        wait_for_running: bool = True,
+        start_grace: float = 60.0,
+        enos_conn_id: str = EnosHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("wait_for_completion", wait_for_running)
+        super().__init__(conn_id=enos_conn_id, **kwargs)
+        self.pipeline_id = pipeline_id
+        self.execution_mode = execution_mode
+        self.kafka_rate = kafka_rate
+        self.resource_config = resource_config
+        self.start_grace = start_grace
+        self.enos_conn_id = enos_conn_id
+
+    def run_spec(self) -> dict[str, Any]:
+        return {}
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, EnosHook)
+        hook.start_pipeline(self.pipeline_id, self.execution_mode, self.kafka_rate, self.resource_config)
+        return hook.streaming_ref(self.pipeline_id, "RUNNING", time.time() + self.start_grace)
+
+    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
+        return None
+
+
+class EnosStopStreamingPipelineOperator(PipelineRunOperator):
+    """
+    Stop an EnOS stream processing pipeline (from RUNNING or PAUSED) and wait until it shows STOPPED.
+
+    :param pipeline_id: the pipeline. Templated.
+    :param wait_for_stopped: wait until STOPPED (default True).
+    :param enos_conn_id: the EnOS connection (default ``enos_default``).
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id",)
+    hook_class = EnosHook
+    trigger_class = EnosStreamingPipelineTrigger
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: str,
+        wait_for_stopped: bool = True,
+        enos_conn_id: str = EnosHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("wait_for_completion", wait_for_stopped)
+        kwargs.setdefault("cancel_on_kill", False)
+        super().__init__(conn_id=enos_conn_id, **kwargs)
+        self.pipeline_id = pipeline_id
+        self.enos_conn_id = enos_conn_id
+
+    def run_spec(self) -> dict[str, Any]:
+        return {}
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, EnosHook)
+        status = hook.get_pipeline(self.pipeline_id).get("status")
+        if status in ("RUNNING", "PAUSED"):
+            hook.stop_pipeline(self.pipeline_id)
+        else:
+            self.log.info("EnOS pipeline %s is %s: nothing to stop", self.pipeline_id, status)
+        return hook.streaming_ref(self.pipeline_id, "STOPPED")
+
+    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
+        return None
+
+
+class EnosPauseStreamingPipelineOperator(BaseOperator):
+    """
+    Pause a running EnOS stream processing pipeline.
+
+    :param pipeline_id: the pipeline. Templated.
+    :param enos_conn_id: the EnOS connection (default ``enos_default``).
+    """
+
+    template_fields: Sequence[str] = ("pipeline_id",)
+
+    def __init__(
+        self, *, pipeline_id: str, enos_conn_id: str = EnosHook.default_conn_name, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.enos_conn_id = enos_conn_id
+
+    def execute(self, context: Context) -> str:
+        EnosHook(enos_conn_id=self.enos_conn_id).pause_pipeline(self.pipeline_id)
+        self.log.info("Paused EnOS pipeline %s", self.pipeline_id)
+        return self.pipeline_id
+
+
+class EnosTriggerFlowOperator(PipelineRunOperator):
+    """
+    Trigger an EnOS batch data flow (v2.1) and wait until its instance ends.
+
+    Returns the flow instance id (XCom ``return_value``; ``run_id`` before waiting). Success: SUCCESS
+    (1) or SKIP (10); failure: FAIL (-1), INTERNAL_ERROR (4), TIMEOUT (7), CANCEL (8), with the failed
+    tasks of the instance graph in the log. On timeout or kill the instance is cancelled.
+
+    :param flow_id: the flow. Templated.
+    :param parameters: flow parameters (``updateAndTrigger``), a mapping of key to value. Templated.
+    :param enos_conn_id: the EnOS connection (default ``enos_default``; needs the ``user_id`` extra).
+
+    Plus the waiting parameters of every operator of this provider; ``success_states`` and
+    ``failure_states`` take status names such as ``SKIP`` or ``SUSPEND``.
+    """
+
+    template_fields: Sequence[str] = ("flow_id", "parameters")
+    hook_class = EnosHook
+    trigger_class = EnosFlowInstanceTrigger
+
+    def __init__(
+        self,
+        *,
+        flow_id: int | str,
+        parameters: Mapping[str, Any] | None = None,
+        enos_conn_id: str = EnosHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=enos_conn_id, **kwargs)
+        self.flow_id = flow_id
+        self.parameters = parameters
+        self.enos_conn_id = enos_conn_id
+
+    def run_spec(self) -> dict[str, Any]:
+        return {}
+
+    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        assert isinstance(hook, EnosHook)
+        return hook.flow_ref(hook.trigger_flow(self.flow_id, self.parameters))

@@ -26,7 +26,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
@@ -688,6 +688,17 @@ def parse_kinds(text: str) -> list[str]:
     return [kind.strip() for kind in text.split(",") if kind.strip()]
 
 
+def common_config_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The fault options every emulator CLI shares, as keyword arguments of a platform's config."""
+    return {
+        "fault_rate": args.fault_rate,
+        "fault_kinds": tuple(parse_kinds(args.fault_kinds)),
+        "seed": args.seed,
+        "retry_after": args.retry_after,
+        "slow_seconds": args.slow_seconds,
+    }
+
+
 def parse_header_options(items: Iterable[str]) -> dict[str, str]:
     """``["X-Key=k3y", "Cookie=a=b"]`` -> ``{"X-Key": "k3y", "Cookie": "a=b"}`` (a CLI's ``--header``)."""
     headers: dict[str, str] = {}
@@ -766,3 +777,45 @@ class EmulatorHandle:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+ConfigT = TypeVar("ConfigT")
+
+
+class PlatformEmulator(Protocol):
+    """What :class:`PlatformEmulatorHandle` needs of a platform's emulator."""
+
+    core: EmulatorCore
+    config: Any
+
+    def create_app(self) -> web.Application: ...
+
+
+EmulatorT = TypeVar("EmulatorT", bound=PlatformEmulator)
+
+
+class PlatformEmulatorHandle(EmulatorHandle, Generic[EmulatorT, ConfigT]):
+    """An :class:`EmulatorHandle` over one platform emulator (``emulator``) and its live ``config``.
+
+    A platform subclasses ``PlatformEmulatorHandle[XEmulator, XEmulatorConfig]`` and sets
+    :attr:`emulator_class`; :meth:`start` builds that emulator and serves it on a loopback port.
+    """
+
+    emulator_class: Callable[[ConfigT | None], EmulatorT]
+
+    def __init__(self, emulator: EmulatorT, server: EmulatorServer) -> None:
+        super().__init__(emulator.core, server)
+        self.emulator = emulator
+
+    @classmethod
+    def start(cls, config: ConfigT | None = None, host: str = "127.0.0.1", port: int = 0) -> Self:
+        emulator = cls.emulator_class(config)
+        server = EmulatorServer(emulator.create_app(), host=host, port=port)
+        server.start()
+        return cls(emulator, server)
+
+    @property
+    def config(self) -> ConfigT:
+        """Live: changes apply from the next request; the handle's ``reset()`` restores the initial values."""
+        config: ConfigT = self.emulator.config
+        return config

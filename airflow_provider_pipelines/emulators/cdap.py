@@ -15,7 +15,6 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -24,16 +23,15 @@ from airflow_provider_pipelines.emulators.base import (
     CONTROL_PREFIX,
     EmulatorCli,
     EmulatorCore,
-    EmulatorServer,
     FaultInjector,
-    FaultRule,
     Handler,
+    PlatformEmulatorHandle,
     RequestStats,
     Timeline,
     bearer_auth_error,
+    common_config_options,
     is_control_path,
     now,
-    parse_kinds,
 )
 
 PREFIXES = ("", "/api")
@@ -713,90 +711,22 @@ def create_cdap_app(config: CdapEmulatorConfig | None = None) -> web.Application
     return CdapEmulator(config).create_app()
 
 
-class CdapEmulatorHandle:
+class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig]):
     """A running CDAP emulator plus direct control of its state, for tests.
 
     ``url`` is the root (self-hosted CDAP); ``api_url`` is the same server under ``/api`` (Data Fusion).
     ``config`` is live: changes apply to the next request; :meth:`reset` restores the initial values.
     """
 
-    def __init__(self, emulator: CdapEmulator, server: EmulatorServer) -> None:
-        self.emulator = emulator
-        self.server = server
-        self.url = server.url
-
-    @classmethod
-    def start(
-        cls, config: CdapEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> CdapEmulatorHandle:
-        emulator = CdapEmulator(config)
-        server = EmulatorServer(emulator.create_app(), host=host, port=port)
-        server.start()
-        return cls(emulator, server)
+    emulator_class = CdapEmulator
 
     @property
     def api_url(self) -> str:
         return self.url + "/api"
 
-    @property
-    def config(self) -> CdapEmulatorConfig:
-        return self.emulator.config
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> CdapEmulatorHandle:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def configure_pipeline(self, name: str, namespace: str = DEFAULT_NAMESPACE, **behaviour: Any) -> None:
         """E.g. ``configure_pipeline("p", outcome="FAILED", running_seconds=0.2, start_error=None)``."""
         self.emulator.configure_pipeline(namespace, name, behaviour)
-
-    def add_fault(
-        self,
-        method: str | None,
-        path_regex: str | None,
-        kind_or_status: str | int,
-        times: int = 1,
-        retry_after: float | None = None,
-        body: str | None = None,
-        seconds: float | None = None,
-    ) -> None:
-        """Fault the next ``times`` requests matching ``method`` (``None``: any) and ``path_regex``."""
-        rule = FaultRule(
-            kind=str(kind_or_status),
-            method=method,
-            path=path_regex,
-            times=times,
-            retry_after=retry_after,
-            body=body,
-            seconds=seconds,
-        )
-        self.emulator.core.faults.add_rule(rule)
-
-    def set_random_faults(
-        self,
-        rate: float,
-        kinds: list[str] | tuple[str, ...] | None = None,
-        seed: int | None = None,
-        retry_after: float | None = None,
-        slow_seconds: float | None = None,
-    ) -> None:
-        self.emulator.core.faults.set_random(rate, kinds, seed, retry_after, slow_seconds)
-
-    def clear_faults(self) -> None:
-        self.emulator.core.faults.clear()
-
-    def stats(self) -> dict[str, Any]:
-        return self.emulator.core.stats_snapshot()
 
     def runs(self, namespace: str = DEFAULT_NAMESPACE, app: str | None = None) -> list[dict[str, Any]]:
         """Run records of a namespace (and app), newest first; each also carries ``namespace``/``app``."""
@@ -828,11 +758,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         token=args.token,
         auto_create=args.auto_create,
         max_concurrent_runs=args.max_concurrent_runs,
-        fault_rate=args.fault_rate,
-        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
-        seed=args.seed,
-        retry_after=args.retry_after,
-        slow_seconds=args.slow_seconds,
+        **common_config_options(args),
     )
     return create_cdap_app(config)
 

@@ -31,14 +31,13 @@ from airflow_provider_pipelines.emulators.base import (
     CONTROL_PREFIX,
     EmulatorCli,
     EmulatorCore,
-    EmulatorHandle,
-    EmulatorServer,
     FaultInjector,
     Handler,
+    PlatformEmulatorHandle,
     RequestStats,
+    common_config_options,
     is_control_path,
     missing_headers,
-    parse_kinds,
 )
 
 QUEUED, RUNNING, COMPLETED, ERRORED, KILLED = "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "KILLED"
@@ -731,28 +730,13 @@ def create_daggy_app(config: DaggyEmulatorConfig | None = None) -> web.Applicati
     return DaggyEmulator(config).create_app()
 
 
-class DaggyEmulatorHandle(EmulatorHandle):
+class DaggyEmulatorHandle(PlatformEmulatorHandle[DaggyEmulator, DaggyEmulatorConfig]):
     """A running Daggy emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     """
 
-    def __init__(self, emulator: DaggyEmulator, server: EmulatorServer) -> None:
-        super().__init__(emulator.core, server)
-        self.emulator = emulator
-
-    @classmethod
-    def start(
-        cls, config: DaggyEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> DaggyEmulatorHandle:
-        emulator = DaggyEmulator(config)
-        server = EmulatorServer(emulator.create_app(), host=host, port=port)
-        server.start()
-        return cls(emulator, server)
-
-    @property
-    def config(self) -> DaggyEmulatorConfig:
-        return self.emulator.config
+    emulator_class = DaggyEmulator
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
@@ -797,11 +781,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         task_seconds=args.task_seconds,
         long_factor=args.long_factor,
         required_headers=headers or None,
-        fault_rate=args.fault_rate,
-        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
-        seed=args.seed,
-        retry_after=args.retry_after,
-        slow_seconds=args.slow_seconds,
+        **common_config_options(args),
     )
     return create_daggy_app(config)
 

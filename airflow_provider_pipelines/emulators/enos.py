@@ -40,16 +40,15 @@ from airflow_provider_pipelines.emulators.base import (
     CONTROL_PREFIX,
     EmulatorCli,
     EmulatorCore,
-    EmulatorHandle,
-    EmulatorServer,
     FaultInjector,
     Handler,
+    PlatformEmulatorHandle,
     RequestStats,
     Timeline,
+    common_config_options,
     is_control_path,
     is_control_request,
     now,
-    parse_kinds,
 )
 
 # ----- constants -----
@@ -1108,28 +1107,13 @@ def create_enos_app(config: EnosEmulatorConfig | None = None) -> web.Application
     return EnosEmulator(config).create_app()
 
 
-class EnosEmulatorHandle(EmulatorHandle):
+class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig]):
     """A running EnOS emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     """
 
-    def __init__(self, emulator: EnosEmulator, server: EmulatorServer) -> None:
-        super().__init__(emulator.core, server)
-        self.emulator = emulator
-
-    @classmethod
-    def start(
-        cls, config: EnosEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> EnosEmulatorHandle:
-        emulator = EnosEmulator(config)
-        server = EmulatorServer(emulator.create_app(), host=host, port=port)
-        server.start()
-        return cls(emulator, server)
-
-    @property
-    def config(self) -> EnosEmulatorConfig:
-        return self.emulator.config
+    emulator_class = EnosEmulator
 
     def encryption(self, timestamp: int | str, app_key: str | None = None) -> str:
         """The token service's ``encryption`` for ``timestamp`` with the configured key and secret."""
@@ -1234,11 +1218,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         long_factor=args.long_factor,
         max_servers=args.max_servers,
         one_start_at_a_time=not args.concurrent_starts,
-        fault_rate=args.fault_rate,
-        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
-        seed=args.seed,
-        retry_after=args.retry_after,
-        slow_seconds=args.slow_seconds,
+        **common_config_options(args),
     )
     return create_enos_app(config)
 

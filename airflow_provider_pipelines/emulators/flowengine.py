@@ -30,17 +30,16 @@ from airflow_provider_pipelines.emulators.base import (
     CONTROL_PREFIX,
     EmulatorCli,
     EmulatorCore,
-    EmulatorHandle,
-    EmulatorServer,
     FaultInjector,
     Handler,
+    PlatformEmulatorHandle,
     RequestStats,
     Timeline,
+    common_config_options,
     is_control_path,
     missing_headers,
     now,
     parse_header_options,
-    parse_kinds,
 )
 
 OK_MSG = "后台处理正常"
@@ -879,28 +878,13 @@ def create_flowengine_app(config: FlowEngineEmulatorConfig | None = None) -> web
     return FlowEngineEmulator(config).create_app()
 
 
-class FlowEngineEmulatorHandle(EmulatorHandle):
+class FlowEngineEmulatorHandle(PlatformEmulatorHandle[FlowEngineEmulator, FlowEngineEmulatorConfig]):
     """A running FlowEngine emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     """
 
-    def __init__(self, emulator: FlowEngineEmulator, server: EmulatorServer) -> None:
-        super().__init__(emulator.core, server)
-        self.emulator = emulator
-
-    @classmethod
-    def start(
-        cls, config: FlowEngineEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> FlowEngineEmulatorHandle:
-        emulator = FlowEngineEmulator(config)
-        server = EmulatorServer(emulator.create_app(), host=host, port=port)
-        server.start()
-        return cls(emulator, server)
-
-    @property
-    def config(self) -> FlowEngineEmulatorConfig:
-        return self.emulator.config
+    emulator_class = FlowEngineEmulator
 
     @property
     def engine_url(self) -> str:
@@ -1005,11 +989,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         status_words=words or None,
         unknown_status=args.unknown_status,
         string_status=args.string_status,
-        fault_rate=args.fault_rate,
-        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
-        seed=args.seed,
-        retry_after=args.retry_after,
-        slow_seconds=args.slow_seconds,
+        **common_config_options(args),
     )
     return create_flowengine_app(config)
 

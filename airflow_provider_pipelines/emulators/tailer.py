@@ -32,19 +32,18 @@ from airflow_provider_pipelines.emulators.base import (
     CONTROL_PREFIX,
     EmulatorCli,
     EmulatorCore,
-    EmulatorHandle,
-    EmulatorServer,
     FaultInjector,
     Handler,
     JwtError,
+    PlatformEmulatorHandle,
     RequestStats,
     Timeline,
     bearer_token,
+    common_config_options,
     decode_hs256_jwt,
     encode_hs256_jwt,
     is_control_path,
     now,
-    parse_kinds,
 )
 
 SUCCESS, FAILED, RUNNING, NO_MATCH, CHECKED = "SUCCESS", "FAILED", "RUNNING", "NO_MATCH", "CHECKED"
@@ -696,28 +695,13 @@ def create_tailer_app(config: TailerEmulatorConfig | None = None) -> web.Applica
     return TailerEmulator(config).create_app()
 
 
-class TailerEmulatorHandle(EmulatorHandle):
+class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulatorConfig]):
     """A running Tailer emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     """
 
-    def __init__(self, emulator: TailerEmulator, server: EmulatorServer) -> None:
-        super().__init__(emulator.core, server)
-        self.emulator = emulator
-
-    @classmethod
-    def start(
-        cls, config: TailerEmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> TailerEmulatorHandle:
-        emulator = TailerEmulator(config)
-        server = EmulatorServer(emulator.create_app(), host=host, port=port)
-        server.start()
-        return cls(emulator, server)
-
-    @property
-    def config(self) -> TailerEmulatorConfig:
-        return self.emulator.config
+    emulator_class = TailerEmulator
 
     @property
     def token_url(self) -> str:
@@ -777,11 +761,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         token_seconds=args.token_seconds,
         jwt_secret=args.jwt_secret,
         token=args.token,
-        fault_rate=args.fault_rate,
-        fault_kinds=tuple(parse_kinds(args.fault_kinds)),
-        seed=args.seed,
-        retry_after=args.retry_after,
-        slow_seconds=args.slow_seconds,
+        **common_config_options(args),
     )
     return create_tailer_app(config)
 

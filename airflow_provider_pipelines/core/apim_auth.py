@@ -37,8 +37,11 @@ class ApimAuth(RefreshingTokenAuth):
 
     refresh_margin = 120.0
 
-    def __init__(self, gateway: str, app_key: str, app_secret: str, timeout: float = 30) -> None:
+    def __init__(
+        self, gateway: str, app_key: str, app_secret: str, timeout: float = 30, verify: bool | str = True
+    ) -> None:
         super().__init__()
+        self._verify = verify
         self._gateway = gateway.rstrip("/")
         self._app_key = app_key
         self._app_secret = app_secret
@@ -77,7 +80,9 @@ class ApimAuth(RefreshingTokenAuth):
         import requests
 
         try:
-            response = requests.post(self._gateway + TOKEN_PATH, json=body, timeout=self._timeout)
+            response = requests.post(
+                self._gateway + TOKEN_PATH, json=body, timeout=self._timeout, verify=self._verify
+            )
         except requests.RequestException as exc:
             message = f"could not reach the token service: {type(exc).__name__}"
             raise PipelineApiError("EnOS", "get access token", None, message, retryable=True) from None

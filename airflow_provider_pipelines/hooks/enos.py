@@ -116,8 +116,14 @@ class EnosHook(PipelineHook):
             raise ValueError("the org_id extra is required")
         self._org_id = str(extras["org_id"])
         self._user_id = str(extras["user_id"]) if extras.get("user_id") else None
-        gateway = self.settings_from_connection(conn).base_url
-        return ApimAuth(gateway, conn.login, conn.password, timeout=float(extras.get("timeout", 30)))
+        settings = self.settings_from_connection(conn)
+        return ApimAuth(
+            settings.base_url,
+            conn.login,
+            conn.password,
+            timeout=settings.read_timeout,
+            verify=settings.verify,
+        )
 
     # -- envelope ------------------------------------------------------------------------------------
 

@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
+def refuse_state_overrides(kwargs: dict[str, Any]) -> None:
+    """Streaming tasks wait for a target status in the pipeline list; the flow status names do not apply."""
+    if kwargs.get("success_states") is not None or kwargs.get("failure_states") is not None:
+        raise ValueError("streaming pipeline tasks take no success_states / failure_states: see start_grace")
+
+
 class EnosStartStreamingPipelineOperator(PipelineRunOperator):
     """
     Start an EnOS stream processing pipeline and wait until the pipeline list shows it RUNNING.
@@ -51,6 +57,7 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
         enos_conn_id: str = EnosHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
+        refuse_state_overrides(kwargs)
         kwargs.setdefault("wait_for_completion", wait_for_running)
         super().__init__(conn_id=enos_conn_id, **kwargs)
         self.pipeline_id = pipeline_id
@@ -93,6 +100,7 @@ class EnosStopStreamingPipelineOperator(PipelineRunOperator):
         enos_conn_id: str = EnosHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
+        refuse_state_overrides(kwargs)
         kwargs.setdefault("wait_for_completion", wait_for_stopped)
         kwargs.setdefault("cancel_on_kill", False)
         super().__init__(conn_id=enos_conn_id, **kwargs)

@@ -8,6 +8,7 @@ from typing import Any
 from airflow_provider_pipelines.core.hook import RunRef
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
 from airflow_provider_pipelines.hooks.enos import EnosHook
+from airflow_provider_pipelines.operators.enos import refuse_state_overrides
 from airflow_provider_pipelines.triggers.enos import EnosFlowInstanceTrigger, EnosStreamingPipelineTrigger
 
 
@@ -34,6 +35,7 @@ class EnosStreamingPipelineSensor(PipelineRunSensor):
         enos_conn_id: str = EnosHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
+        refuse_state_overrides(kwargs)
         super().__init__(conn_id=enos_conn_id, **kwargs)
         self.pipeline_id = pipeline_id
         self.target_status = target_status.upper()

@@ -110,3 +110,13 @@ def test_flow_trigger_reports_failed_tasks(enos: Any) -> None:
     event = asyncio.run(first_event())
     assert event["status"] == "failed" and event["raw_state"] == "INTERNAL_ERROR"
     assert any("INTERNAL_ERROR" in line for line in hook.explain_failure(hook.flow_ref(instance)))
+
+
+def test_streaming_tasks_refuse_state_overrides() -> None:
+    from airflow_provider_pipelines.operators.enos import EnosStartStreamingPipelineOperator
+    from airflow_provider_pipelines.sensors.enos import EnosStreamingPipelineSensor
+
+    with pytest.raises(ValueError, match="start_grace"):
+        EnosStartStreamingPipelineOperator(task_id="s", pipeline_id="p", success_states=["PAUSED"])
+    with pytest.raises(ValueError, match="start_grace"):
+        EnosStreamingPipelineSensor(task_id="w", pipeline_id="p", failure_states=["STOPPED"])

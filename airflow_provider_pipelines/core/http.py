@@ -446,12 +446,3 @@ async def arun_plan(plan: Plan[T], client: AsyncApiClient) -> T:
             reply = await client.send(call)
         except PipelineApiError as exc:
             error = exc
-
-
-def single(call: ApiCall) -> Plan[Any]:
-    """A plan of one call whose reply is the result."""
-    return (yield call)  # type: ignore[misc]
-
-
-def first_of(values: Iterable[Any], default: Any = None) -> Any:
-    return next(iter(values), default)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.errors import PipelineApiError
+
+if TYPE_CHECKING:  # tenacity is imported when a call is made, not when a DAG file imports an operator
+    from tenacity import RetryCallState
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Statuses after which a non-idempotent call (a start) surely did nothing on the server.
@@ -71,6 +72,7 @@ class RetryPolicy:
 
     def tenacity_kwargs(self, idempotent: bool) -> dict[str, Any]:
         """Arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: one policy for both clients."""
+        from tenacity import retry_if_exception, stop_after_attempt
 
         def should_retry(error: BaseException) -> bool:
             if not isinstance(error, PipelineApiError) or not error.retryable:

@@ -15,6 +15,8 @@ import argparse
 import asyncio
 import base64
 import binascii
+import copy
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -131,6 +133,23 @@ class FaultRule:
         }
 
 
+@dataclass
+class FaultOptions:
+    """The fault settings every emulator's config carries (see :class:`FaultInjector`)."""
+
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
+    seed: int | None = None
+    retry_after: float = 1.0
+    slow_seconds: float = 2.0
+
+
+def restore_config(config: Any, initial: Any) -> None:
+    """Put every field of a (live, mutable) config back to its initial value."""
+    for item in dataclasses.fields(initial):
+        setattr(config, item.name, copy.deepcopy(getattr(initial, item.name)))
+
+
 class FaultInjector:
     """Answers some requests with a fault: scripted rules first, then random faults at ``fault_rate``.
 
@@ -155,6 +174,19 @@ class FaultInjector:
         self.fault_kinds: tuple[str, ...] = ()
         self._rng = random.Random(seed)
         self.set_random(fault_rate, fault_kinds, seed)
+
+    @classmethod
+    def from_options(cls, options: FaultOptions) -> FaultInjector:
+        return cls(
+            options.fault_rate, options.fault_kinds, options.seed, options.retry_after, options.slow_seconds
+        )
+
+    def reset_to(self, options: FaultOptions) -> None:
+        """Back to ``options``: scripted rules dropped, random faults as configured."""
+        self.clear()
+        self.set_random(
+            options.fault_rate, options.fault_kinds, options.seed, options.retry_after, options.slow_seconds
+        )
 
     def set_random(
         self,

@@ -24,6 +24,7 @@ from airflow_provider_pipelines.emulators.base import (
     EmulatorCli,
     EmulatorCore,
     FaultInjector,
+    FaultOptions,
     Handler,
     PlatformEmulatorHandle,
     RequestStats,
@@ -32,6 +33,7 @@ from airflow_provider_pipelines.emulators.base import (
     common_config_options,
     is_control_path,
     now,
+    restore_config,
 )
 
 PREFIXES = ("", "/api")
@@ -60,7 +62,7 @@ KINDS_BY_NAME = {BATCH.name: BATCH, STREAMING.name: STREAMING}
 
 
 @dataclass
-class CdapEmulatorConfig:
+class CdapEmulatorConfig(FaultOptions):
     """Settings of a CDAP emulator; all timings in seconds. Read on every request, so tests may change it."""
 
     pending_seconds: float = 1.0
@@ -71,11 +73,6 @@ class CdapEmulatorConfig:
     token: str | None = None
     auto_create: bool = True
     max_concurrent_runs: int | None = None
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
-    seed: int | None = None
-    retry_after: float = 1.0
-    slow_seconds: float = 2.0
     long_factor: float = 100.0
 
 
@@ -267,13 +264,7 @@ class CdapEmulator:
                 counters=("starts", "program_level_stops", "program_level_starts"),
                 keyed_counters=("starts_by_pipeline", "run_stops"),
             ),
-            FaultInjector(
-                self.config.fault_rate,
-                self.config.fault_kinds,
-                self.config.seed,
-                self.config.retry_after,
-                self.config.slow_seconds,
-            ),
+            FaultInjector.from_options(self.config),
         )
         self.core.reset_hooks.append(self._reset_state)
         self._namespaces: set[str] = {DEFAULT_NAMESPACE}
@@ -289,20 +280,12 @@ class CdapEmulator:
 
     def _reset_state(self) -> None:
         with self._lock:
-            for item in dataclasses.fields(self._initial_config):
-                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            restore_config(self.config, self._initial_config)
             self._namespaces = {DEFAULT_NAMESPACE}
             self._apps.clear()
             self._pipelines.clear()
             self._runs.clear()
-        self.core.faults.clear()
-        self.core.faults.set_random(
-            self.config.fault_rate,
-            self.config.fault_kinds,
-            self.config.seed,
-            self.config.retry_after,
-            self.config.slow_seconds,
-        )
+        self.core.faults.reset_to(self.config)
 
     def configure_pipeline(self, namespace: str, app: str, changes: dict[str, Any]) -> None:
         """Change a pipeline's behaviour (only the given fields); creates its namespace."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import itertools
 import json
 import math
@@ -32,12 +31,14 @@ from airflow_provider_pipelines.emulators.base import (
     EmulatorCli,
     EmulatorCore,
     FaultInjector,
+    FaultOptions,
     Handler,
     PlatformEmulatorHandle,
     RequestStats,
     common_config_options,
     is_control_path,
     missing_headers,
+    restore_config,
 )
 
 QUEUED, RUNNING, COMPLETED, ERRORED, KILLED = "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "KILLED"
@@ -54,7 +55,7 @@ MAX_TASKS = 10_000  # after expansion: a guard against a huge parameter cross pr
 
 
 @dataclass
-class DaggyEmulatorConfig:
+class DaggyEmulatorConfig(FaultOptions):
     """Settings of a Daggy emulator; timings in seconds. Read live: tests may change it between requests.
 
     ``queued_seconds``: how long a submitted (or re-queued) run stays QUEUED before RUNNING.
@@ -67,11 +68,6 @@ class DaggyEmulatorConfig:
     task_seconds: float = 1.0
     long_factor: float = 100.0
     required_headers: dict[str, str] | None = None
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
-    seed: int | None = None
-    retry_after: float = 1.0
-    slow_seconds: float = 2.0
 
 
 class DagError(Exception):
@@ -382,13 +378,7 @@ class DaggyEmulator:
             RequestStats(
                 counters=("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
             ),
-            FaultInjector(
-                self.config.fault_rate,
-                self.config.fault_kinds,
-                self.config.seed,
-                self.config.retry_after,
-                self.config.slow_seconds,
-            ),
+            FaultInjector.from_options(self.config),
         )
         self.core.reset_hooks.append(self._reset_state)
         self._runs: dict[int, DaggyRun] = {}
@@ -401,17 +391,9 @@ class DaggyEmulator:
 
     def _reset_state(self) -> None:
         with self._lock:
-            for item in dataclasses.fields(self._initial_config):
-                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            restore_config(self.config, self._initial_config)
             self._runs.clear()
-        self.core.faults.clear()
-        self.core.faults.set_random(
-            self.config.fault_rate,
-            self.config.fault_kinds,
-            self.config.seed,
-            self.config.retry_after,
-            self.config.slow_seconds,
-        )
+        self.core.faults.reset_to(self.config)
 
     def submit(self, dag: ExpandedDag) -> int:
         at = _now_ns()

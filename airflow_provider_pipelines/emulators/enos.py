@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -41,6 +40,7 @@ from airflow_provider_pipelines.emulators.base import (
     EmulatorCli,
     EmulatorCore,
     FaultInjector,
+    FaultOptions,
     Handler,
     PlatformEmulatorHandle,
     RequestStats,
@@ -49,6 +49,7 @@ from airflow_provider_pipelines.emulators.base import (
     is_control_path,
     is_control_request,
     now,
+    restore_config,
 )
 
 # ----- constants -----
@@ -136,7 +137,7 @@ def _default_pipelines() -> list[dict[str, Any]]:
 
 
 @dataclass
-class EnosEmulatorConfig:
+class EnosEmulatorConfig(FaultOptions):
     """Settings of an EnOS emulator; timings in seconds. Read live: tests may change it between requests.
 
     Token service: ``app_key`` / ``app_secret`` (the only application), ``token_seconds`` (an access
@@ -174,11 +175,6 @@ class EnosEmulatorConfig:
     init_seconds: float = 0.5
     running_seconds: float = 2.0
     long_factor: float = 100.0
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
-    seed: int | None = None
-    retry_after: float = 1.0
-    slow_seconds: float = 2.0
 
 
 # ----- signatures -----
@@ -464,13 +460,7 @@ class EnosEmulator:
                 ),
                 keyed_counters=("starts_by_pipeline", "flow_triggers_by_flow", "errors", "actions"),
             ),
-            FaultInjector(
-                self.config.fault_rate,
-                self.config.fault_kinds,
-                self.config.seed,
-                self.config.retry_after,
-                self.config.slow_seconds,
-            ),
+            FaultInjector.from_options(self.config),
         )
         self.core.reset_hooks.append(self._reset_state)
         self._tokens: dict[str, _Token] = {}
@@ -490,21 +480,13 @@ class EnosEmulator:
 
     def _reset_state(self) -> None:
         with self._lock:
-            for item in dataclasses.fields(self._initial_config):
-                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            restore_config(self.config, self._initial_config)
             self._tokens.clear()
             self._current_tokens.clear()
             self._used_timestamps.clear()
             self._instances.clear()
             self._seed_pipelines()
-        self.core.faults.clear()
-        self.core.faults.set_random(
-            self.config.fault_rate,
-            self.config.fault_kinds,
-            self.config.seed,
-            self.config.retry_after,
-            self.config.slow_seconds,
-        )
+        self.core.faults.reset_to(self.config)
 
     def _seed_pipelines(self) -> None:
         with self._lock:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -31,6 +30,7 @@ from airflow_provider_pipelines.emulators.base import (
     EmulatorCli,
     EmulatorCore,
     FaultInjector,
+    FaultOptions,
     Handler,
     PlatformEmulatorHandle,
     RequestStats,
@@ -40,6 +40,7 @@ from airflow_provider_pipelines.emulators.base import (
     missing_headers,
     now,
     parse_header_options,
+    restore_config,
 )
 
 OK_MSG = "后台处理正常"
@@ -76,7 +77,7 @@ MAX_BODY = 64 * 1024 * 1024
 
 
 @dataclass
-class FlowEngineEmulatorConfig:
+class FlowEngineEmulatorConfig(FaultOptions):
     """Settings of a FlowEngine emulator; timings in seconds. Read live: tests may change it between requests.
 
     ``user_id``: the only ``X-FlowEngine-UserId`` accepted. ``required_headers``: more headers every API
@@ -105,11 +106,6 @@ class FlowEngineEmulatorConfig:
     status_words: dict[str, str] | None = None
     unknown_status: str | None = None
     string_status: bool = False
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
-    seed: int | None = None
-    retry_after: float = 1.0
-    slow_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.status_case not in STATUS_CASES:
@@ -310,13 +306,7 @@ class FlowEngineEmulator:
                 ),
                 keyed_counters=("starts_by_pipeline", "envelope_errors"),
             ),
-            FaultInjector(
-                self.config.fault_rate,
-                self.config.fault_kinds,
-                self.config.seed,
-                self.config.retry_after,
-                self.config.slow_seconds,
-            ),
+            FaultInjector.from_options(self.config),
         )
         self.core.reset_hooks.append(self._reset_state)
         self._pipelines: dict[int, Pipeline] = {}
@@ -335,22 +325,14 @@ class FlowEngineEmulator:
 
     def _reset_state(self) -> None:
         with self._lock:
-            for item in dataclasses.fields(self._initial_config):
-                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            restore_config(self.config, self._initial_config)
             self._pipelines.clear()
             self._runs.clear()
             self._uploads.clear()
             self._next_pipeline_id = 1
             self._next_run_id = FIRST_RUN_ID
             self._seed_pipelines()
-        self.core.faults.clear()
-        self.core.faults.set_random(
-            self.config.fault_rate,
-            self.config.fault_kinds,
-            self.config.seed,
-            self.config.retry_after,
-            self.config.slow_seconds,
-        )
+        self.core.faults.reset_to(self.config)
 
     def _seed_pipelines(self) -> None:
         created = _ms(now())

@@ -33,6 +33,7 @@ from airflow_provider_pipelines.emulators.base import (
     EmulatorCli,
     EmulatorCore,
     FaultInjector,
+    FaultOptions,
     Handler,
     JwtError,
     PlatformEmulatorHandle,
@@ -44,6 +45,7 @@ from airflow_provider_pipelines.emulators.base import (
     encode_hs256_jwt,
     is_control_path,
     now,
+    restore_config,
 )
 
 SUCCESS, FAILED, RUNNING, NO_MATCH, CHECKED = "SUCCESS", "FAILED", "RUNNING", "NO_MATCH", "CHECKED"
@@ -62,7 +64,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
-class TailerEmulatorConfig:
+class TailerEmulatorConfig(FaultOptions):
     """Settings of a Tailer emulator; timings in seconds. Read live: tests may change it between requests.
 
     ``pending_seconds``: how long ``check_run_status`` answers ``{"results": []}`` after a launch.
@@ -84,11 +86,6 @@ class TailerEmulatorConfig:
     token_seconds: float = 3600.0
     jwt_secret: str | None = None
     token: str | None = None
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = ("500", "502", "503", "429", "drop", "malformed")
-    seed: int | None = None
-    retry_after: float = 1.0
-    slow_seconds: float = 2.0
 
 
 class _ApiError(Exception):
@@ -241,13 +238,7 @@ class TailerEmulator:
                 ),
                 keyed_counters=("launches_by_configuration", "workflow_resets_by_configuration", "actions"),
             ),
-            FaultInjector(
-                self.config.fault_rate,
-                self.config.fault_kinds,
-                self.config.seed,
-                self.config.retry_after,
-                self.config.slow_seconds,
-            ),
+            FaultInjector.from_options(self.config),
         )
         self.core.reset_hooks.append(self._reset_state)
         self._runs: dict[str, TailerRun] = {}
@@ -280,19 +271,11 @@ class TailerEmulator:
 
     def _reset_state(self) -> None:
         with self._lock:
-            for item in dataclasses.fields(self._initial_config):
-                setattr(self.config, item.name, copy.deepcopy(getattr(self._initial_config, item.name)))
+            restore_config(self.config, self._initial_config)
             self._runs.clear()
             self._configurations.clear()
             self._sequence = 0
-        self.core.faults.clear()
-        self.core.faults.set_random(
-            self.config.fault_rate,
-            self.config.fault_kinds,
-            self.config.seed,
-            self.config.retry_after,
-            self.config.slow_seconds,
-        )
+        self.core.faults.reset_to(self.config)
 
     def mint_jwt(self, seconds: float = 3600, subject: str = "airflow") -> str:
         """A JWT the API accepts for ``seconds`` (``exp`` rounded up to the second; negative: expired)."""

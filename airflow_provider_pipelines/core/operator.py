@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.core.compat import BaseOperator, default_deferrable
@@ -14,6 +13,7 @@ from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.run_store import RunStore
 from airflow_provider_pipelines.core.states import RunState
 from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+from airflow_provider_pipelines.core.waiting import RunWaiting
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def task_marker(context: Context) -> str:
     return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}"
 
 
-class PipelineRunOperator(BaseOperator):
+class PipelineRunOperator(RunWaiting, BaseOperator):
     """
     Base operator: starts one run and, optionally, waits for it to end.
 
@@ -114,18 +114,7 @@ class PipelineRunOperator(BaseOperator):
     def persist_links(self, hook: PipelineHook, context: Context) -> None:
         """Store what the task's extra links need in XCom (the webserver has no connection)."""
 
-    def default_success_states(self) -> list[str] | None:
-        """The platform's success states for this task when the user gave none (None: the state map's)."""
-        return None
-
-    def effective_success_states(self) -> list[str] | None:
-        return self.success_states if self.success_states is not None else self.default_success_states()
-
     # -- the lifecycle -----------------------------------------------------------------------------
-
-    @cached_property
-    def hook(self) -> PipelineHook:
-        return self.hook_class(conn_id=self.conn_id)
 
     def execute(self, context: Context) -> Any:
         hook = self.hook
@@ -158,17 +147,7 @@ class PipelineRunOperator(BaseOperator):
                 ),
                 method_name="execute_complete",
             )
-        watcher = RunWatcher(
-            hook.platform,
-            run,
-            hook.state_map,
-            poll_interval=self.poll_interval,
-            deadline=deadline,
-            not_found_until=not_found_until,
-            success_states=self.effective_success_states(),
-            failure_states=self.failure_states,
-            logger=self.log,
-        )
+        watcher = self.watcher(run, self.poll_interval, deadline, not_found_until)
         outcome = poll_until_done(hook, watcher)
         return self.finish(context, outcome)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_deferrable
@@ -11,13 +10,14 @@ from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+from airflow_provider_pipelines.core.waiting import RunWaiting
 from airflow_provider_pipelines.core.watch import RunWatcher
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class PipelineRunSensor(BaseSensorOperator):
+class PipelineRunSensor(RunWaiting, BaseSensorOperator):
     """
     Waits until a run reaches a terminal state; fails the task when it ends in failure.
 
@@ -53,36 +53,16 @@ class PipelineRunSensor(BaseSensorOperator):
     def run_ref(self) -> RunRef:
         raise NotImplementedError
 
-    def default_success_states(self) -> list[str] | None:
-        """The platform's success states for this task when the user gave none (None: the state map's)."""
-        return None
-
-    def effective_success_states(self) -> list[str] | None:
-        return self.success_states if self.success_states is not None else self.default_success_states()
-
-    @cached_property
-    def hook(self) -> PipelineHook:
-        return self.hook_class(conn_id=self.conn_id)
-
     def _first_start(self, context: Context) -> float:
         start = getattr(context["ti"], "start_date", None)
         return start.timestamp() if start is not None else time.time()
 
-    def watcher(self, context: Context, deadline: float | None = None) -> RunWatcher:
-        return RunWatcher(
-            self.hook.platform,
-            self.run_ref(),
-            self.hook.state_map,
-            poll_interval=float(self.poke_interval),
-            deadline=deadline,
-            not_found_until=self._first_start(context) + self.not_found_grace,
-            success_states=self.effective_success_states(),
-            failure_states=self.failure_states,
-            logger=self.log,
-        )
+    def poke_watcher(self, context: Context) -> RunWatcher:
+        not_found_until = self._first_start(context) + self.not_found_grace
+        return self.watcher(self.run_ref(), float(self.poke_interval), None, not_found_until)
 
     def poke(self, context: Context) -> bool:
-        watcher = self.watcher(context)
+        watcher = self.poke_watcher(context)
         try:
             outcome = watcher.observe(self.hook.get_run_status(watcher.run))
         except PipelineApiError as exc:

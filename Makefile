@@ -8,7 +8,7 @@ AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-af3 test-af2 envs locks emulators clean
+.PHONY: demo test lint test-af3 test-af2 system-test reliability postgres envs locks emulators clean
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py
@@ -25,6 +25,23 @@ test-af3: $(AF3)/.installed
 
 test-af2: $(AF2)/.installed
 	$(AF2)/bin/python -m pytest $(PYTEST_ARGS)
+
+# A real Airflow 3 (api-server, scheduler, dag-processor, triggerer, LocalExecutor) on PostgreSQL,
+# started and torn down by the tests; the example DAGs triggered through the REST API.
+system-test: $(AF3)/.installed postgres
+	$(AF3)/bin/python -m pytest tests/system -m live $(PYTEST_ARGS)
+
+# The reliability scenarios (docs/RELIABILITY.md): faults, restarts, kills, hostile input; one table.
+reliability: $(AF3)/.installed postgres
+	$(AF3)/bin/python -m pytest tests/reliability -m "live or not live" $(PYTEST_ARGS)
+
+# Debian's PostgreSQL server, for the system tests (the harness starts its own on loopback).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql package"; \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 envs: $(AF3)/.installed $(AF2)/.installed
 

@@ -6,50 +6,20 @@ task's final state, stop the emulators. Exits non-zero when a task did not succe
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from airflow_provider_pipelines.emulators.__main__ import EMULATORS
+from airflow_provider_pipelines.emulators.connections import connection_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_dags"
 HOME = ROOT / ".demo" / "airflow"
 BIN = Path(sys.executable).parent
-
-
-# The connection each example DAG uses, pointed at an emulator's URL.
-CONNECTIONS: dict[str, Callable[[str], dict[str, Any]]] = {
-    "cdap": lambda url: {"conn_type": "cdap", "host": url, "extra": {"ui_url": "http://localhost:11011"}},
-    "daggy": lambda url: {"conn_type": "daggy", "host": url},
-    "tailer": lambda url: {
-        "conn_type": "tailer",
-        "host": url,
-        "extra": {
-            "refresh_token": "emulator-refresh-token",
-            "firebase_api_key": "emulator-api-key",
-            "firebase_token_url": url + "/_emulator/firebase/v1/token",
-        },
-    },
-    "flowengine": lambda url: {
-        "conn_type": "flowengine",
-        "host": url,
-        "extra": {"engine_key": "emulator-engine", "user_id": "1"},
-    },
-    "enos": lambda url: {
-        "conn_type": "enos",
-        "host": url,
-        "login": "emulator-app-key",
-        "password": "emulator-app-secret",
-        "extra": {"org_id": "o15589", "user_id": "u-airflow"},
-    },
-}
 
 
 def start_emulators() -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -84,10 +54,7 @@ def prepare_airflow(urls: dict[str, str]) -> None:
             "AIRFLOW_HOME": str(HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            **{
-                f"AIRFLOW_CONN_{name.upper()}_DEFAULT": json.dumps(CONNECTIONS[name](url))
-                for name, url in urls.items()
-            },
+            **connection_env(urls),
         }
     )
     print("Migrating the demo's Airflow database ...", flush=True)

@@ -1,0 +1,139 @@
+"""
+The emulators (each requiring real credentials) plus a real Airflow stack pointed at them.
+
+Every credential is a unique, recognisable string (``SECRETS``) so that the secrets scan of the
+reliability run can search every log, table and XCom for each of them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_pipelines.emulators.cdap import CdapEmulatorConfig, CdapEmulatorHandle
+from airflow_provider_pipelines.emulators.connections import emulator_connection
+from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorConfig, DaggyEmulatorHandle
+from airflow_provider_pipelines.emulators.enos import EnosEmulatorConfig, EnosEmulatorHandle
+from airflow_provider_pipelines.emulators.flowengine import (
+    FlowEngineEmulatorConfig,
+    FlowEngineEmulatorHandle,
+)
+from airflow_provider_pipelines.emulators.tailer import TailerEmulatorConfig, TailerEmulatorHandle
+from tests.system.airflow_stack import AirflowStack
+
+ROOT = Path(__file__).resolve().parents[2]
+SYSTEM_DAGS = Path(__file__).resolve().parent / "dags"
+EXAMPLE_DAGS = ROOT / "example_dags"
+
+# Every credential the deployment configures. None of these may appear in a log, table or XCom.
+SECRETS = {
+    "cdap_token": "cdap-bearer-Q7x2VvT9secret",
+    "daggy_cookie": "daggy-session-K3m8PzR4secret",
+    "tailer_refresh_token": "tailer-refresh-W5n1LcY6secret",
+    "flowengine_cookie": "flowengine-session-H2j7TqB8secret",
+    "enos_app_secret": "enos-app-secret-F9d4XsN3secret",
+}
+FAST_RETRIES = {"retry_initial_wait": 0.2, "retry_max_wait": 2.0, "retry_attempts": 6}
+
+
+@dataclass
+class Emulators:
+    cdap: CdapEmulatorHandle
+    daggy: DaggyEmulatorHandle
+    tailer: TailerEmulatorHandle
+    flowengine: FlowEngineEmulatorHandle
+    enos: EnosEmulatorHandle
+    handles: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.handles = {
+            "cdap": self.cdap,
+            "daggy": self.daggy,
+            "tailer": self.tailer,
+            "flowengine": self.flowengine,
+            "enos": self.enos,
+        }
+
+    @classmethod
+    def start(cls) -> Emulators:
+        return cls(
+            cdap=CdapEmulatorHandle.start(CdapEmulatorConfig(token=SECRETS["cdap_token"])),
+            daggy=DaggyEmulatorHandle.start(
+                DaggyEmulatorConfig(required_headers={"Cookie": f"session={SECRETS['daggy_cookie']}"})
+            ),
+            tailer=TailerEmulatorHandle.start(
+                TailerEmulatorConfig(refresh_tokens={SECRETS["tailer_refresh_token"]})
+            ),
+            flowengine=FlowEngineEmulatorHandle.start(
+                FlowEngineEmulatorConfig(
+                    required_headers={"Cookie": f"session={SECRETS['flowengine_cookie']}"}
+                )
+            ),
+            enos=EnosEmulatorHandle.start(EnosEmulatorConfig(app_secret=SECRETS["enos_app_secret"])),
+        )
+
+    def connections(self) -> dict[str, dict[str, Any]]:
+        """Each platform's default connection, with the deployment's credentials."""
+        urls = {name: handle.url for name, handle in self.handles.items()}
+        cdap = emulator_connection("cdap", urls["cdap"], auth_type="bearer", **FAST_RETRIES)
+        cdap["password"] = SECRETS["cdap_token"]
+        enos = emulator_connection("enos", urls["enos"], **FAST_RETRIES)
+        enos["password"] = SECRETS["enos_app_secret"]
+        return {
+            "cdap_default": cdap,
+            "daggy_default": emulator_connection(
+                "daggy",
+                urls["daggy"],
+                headers={"Cookie": f"session={SECRETS['daggy_cookie']}"},
+                **FAST_RETRIES,
+            ),
+            "tailer_default": emulator_connection(
+                "tailer", urls["tailer"], refresh_token=SECRETS["tailer_refresh_token"], **FAST_RETRIES
+            ),
+            "flowengine_default": emulator_connection(
+                "flowengine",
+                urls["flowengine"],
+                headers={"Cookie": f"session={SECRETS['flowengine_cookie']}"},
+                **FAST_RETRIES,
+            ),
+            "enos_default": enos,
+        }
+
+    def stop(self) -> None:
+        for handle in self.handles.values():
+            handle.stop()
+
+
+def connection_env(connections: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    import json
+
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()}
+
+
+class Deployment:
+    """Emulators + Airflow (PostgreSQL, api-server, scheduler, dag-processor, triggerer)."""
+
+    def __init__(self, parallelism: int = 8, include_examples: bool = True) -> None:
+        self.dags = Path(tempfile.mkdtemp(prefix="pipelines-system-dags-"))
+        sources = [*sorted(SYSTEM_DAGS.glob("*.py"))]
+        if include_examples:
+            sources += sorted(EXAMPLE_DAGS.glob("example_*.py"))
+        for source in sources:
+            shutil.copy(source, self.dags / source.name)
+        self.emulators = Emulators.start()
+        self.stack = AirflowStack(self.dags, connection_env(self.emulators.connections()), parallelism)
+
+    def start(self) -> None:
+        self.stack.start()
+
+    def stop(self, keep_logs_in: Path | None = None) -> None:
+        try:
+            self.stack.stop()
+            self.stack.cleanup(keep_logs_in)
+        finally:
+            self.emulators.stop()
+            shutil.rmtree(self.dags, ignore_errors=True)

@@ -55,11 +55,17 @@ def run_dag(body: str, *, imports: str = "", dag_kwargs: str = "", dag_id: str |
         spec.loader.exec_module(module)
         dag_run = module.dag.test()
         instances = dag_run.get_task_instances()
-        states = {ti.task_id: str(_value(ti.state)) for ti in instances}
-        tries = {ti.task_id: int(ti.try_number) for ti in instances}
+        states = {_key(ti): str(_value(ti.state)) for ti in instances}
+        tries = {_key(ti): int(ti.try_number) for ti in instances}
         return DagResult(dag_id, dag_run.run_id, str(_value(dag_run.state)), states, tries)
     finally:
         path.unlink(missing_ok=True)
+
+
+def _key(ti: Any) -> str:
+    """``task_id``, or ``task_id[i]`` for instance ``i`` of a mapped task."""
+    index = getattr(ti, "map_index", -1)
+    return ti.task_id if index is None or index < 0 else f"{ti.task_id}[{index}]"
 
 
 def _value(state: Any) -> Any:

@@ -152,7 +152,9 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         return self.finish(context, outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        expected = context["ti"].xcom_pull(task_ids=self.task_id, key="run_id")
+        ti = context["ti"]
+        # Only this task instance's own run: a mapped task's other instances pushed theirs too.
+        expected = ti.xcom_pull(task_ids=self.task_id, key="run_id", map_indexes=getattr(ti, "map_index", -1))
         return self.finish(context, outcome_from_event(self.hook.platform, event, expected))
 
     def finish(self, context: Context, outcome: WaitOutcome) -> Any:

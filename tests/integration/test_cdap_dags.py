@@ -278,3 +278,18 @@ def test_the_kept_run_is_dropped_once_the_task_concludes(cdap: CdapEmulatorHandl
             text("SELECT key FROM variable WHERE key LIKE 'airflow_provider_pipelines.run:%'")
         ).fetchall()
     assert leftovers == []
+
+
+@MODES
+def test_mapped_task_instances_each_conclude_on_their_own_run(
+    cdap: CdapEmulatorHandle, deferrable: bool
+) -> None:
+    """Every instance of a mapped task pushes its run id: each resumes with its own, not the others'."""
+    body = (
+        'CdapStartPipelineOperator.partial(task_id="start", poll_interval=0.1, '
+        f"deferrable={deferrable}).expand(pipeline_name=['mapped-a', 'mapped-b', 'mapped-c'])"
+    )
+    result = run_dag(body, imports=IMPORTS)
+
+    assert result.states == {"start[0]": "success", "start[1]": "success", "start[2]": "success"}
+    assert [len(cdap.runs("default", name)) for name in ("mapped-a", "mapped-b", "mapped-c")] == [1, 1, 1]

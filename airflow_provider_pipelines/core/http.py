@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_provider_pipelines.core.auth import Auth, OutgoingRequest, build_headers
 from airflow_provider_pipelines.core.errors import PipelineApiError, redact, summarize
@@ -30,14 +31,60 @@ Expect = Literal["json", "text", "none"]
 
 
 def url_path(*segments: object) -> str:
-    """A URL path from raw segments, each percent-encoded whole: ``/``, ``?``, ``#`` stay inside it."""
+    """
+    A URL path from raw segments, each percent-encoded whole so that it stays one segment: ``/``,
+    ``?``, ``#``, ``%``, spaces and non-ASCII are encoded. Percent-encoding leaves dots alone, so a
+    segment that is exactly ``.`` or ``..`` has its dots encoded (``%2E``): sent raw, a client,
+    proxy or server that normalises dot segments would take it for "here" or "the parent". An empty
+    segment is refused: it would address the collection above it.
+    """
     parts = []
     for segment in segments:
         text = str(segment)
-        if text in ("", ".", ".."):
+        if not text:
             raise ValueError(f"{text!r} is not a valid path segment")
-        parts.append(quote(text, safe=""))
+        parts.append("%2E" * len(text) if text in (".", "..") else quote(text, safe=""))
     return "/" + "/".join(parts)
+
+
+# What may stay raw in an encoded path: "/", existing %XX escapes and RFC 3986 pchars.
+_PATH_SAFE = "/%!$&'()*+,;=:@~"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def requote_path(path: str) -> str:
+    """
+    An already-encoded path with anything that may not appear raw in one encoded (spaces, non-ASCII,
+    ``?``, ``#``, a ``%`` that starts no escape); existing escapes are kept as they are, so the output
+    of :func:`url_path` is unchanged. A safety net for paths that come from elsewhere (a server).
+    """
+    return quote(_LONE_PERCENT.sub("%25", path), safe=_PATH_SAFE)
+
+
+def query_string(params: Mapping[str, Any]) -> str:
+    """``a=1&b=x%2Fy``: every name and value percent-encoded whole (``&``, ``=``, ``+``, ``#``, ``%``)."""
+    return "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in params.items())
+
+
+def encoded_base_url(base_url: str) -> str:
+    """The base URL as sent: path requoted (see :func:`requote_path`), a non-ASCII host in IDNA."""
+    parts = urlsplit(base_url)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        netloc = userinfo + at + host.encode("idna").decode("ascii") + colon + port
+    return urlunsplit((parts.scheme, netloc, requote_path(parts.path), "", "")).rstrip("/")
+
+
+def wire_url(base_url: str, path: str, params: Mapping[str, Any] | None = None) -> str:
+    """
+    The exact URL a call is sent to. Both clients send it as it is: requests would otherwise turn
+    ``%2E`` back into ``.`` (so ``/runs/%2E%2E`` into ``/runs/..``) and yarl would also drop the
+    dot segments (``/runs/%2E%2E/stop`` into ``/stop``: the program-level stop).
+    """
+    query = query_string(params or {})
+    return encoded_base_url(base_url) + requote_path(path) + (f"?{query}" if query else "")
 
 
 @dataclass(frozen=True)
@@ -269,16 +316,7 @@ class SyncApiClient(_ClientBase):
         for refreshed in (False, True):
             headers = build_headers(self.base_headers(call), self.auth.headers(request))
             try:
-                with self._session.request(
-                    call.method,
-                    request.url,
-                    params=request.params,
-                    data=request.body,
-                    headers=headers,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                    allow_redirects=False,
-                    stream=True,
-                ) as response:
+                with self._request(call, request.body, headers) as response:
                     content = self._read(call, response)
             except requests.exceptions.ConnectTimeout as exc:
                 raise self.error(
@@ -293,6 +331,22 @@ class SyncApiClient(_ClientBase):
                 continue
             return self.decode(call, response.status_code, response.headers, content)
         raise AssertionError("unreachable")
+
+    def _request(self, call: ApiCall, body: bytes | None, headers: Mapping[str, str]) -> requests.Response:
+        """``Session.request``, but to the exact URL of :func:`wire_url`: requests re-quotes a URL it
+        prepares (``%2E`` becomes ``.``), so the prepared request gets that URL back before sending."""
+        import requests
+
+        url = wire_url(self.settings.base_url, call.path, call.query())
+        session = self._session
+        prepared = session.prepare_request(requests.Request(call.method, url, data=body, headers=headers))
+        prepared.url = url
+        return session.send(
+            prepared,
+            timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            allow_redirects=False,
+            **session.merge_environment_settings(url, {}, True, None, None),  # stream=True: read capped
+        )
 
     def _read(self, call: ApiCall, response: requests.Response) -> bytes:
         limit = self.settings.max_reply_bytes
@@ -371,14 +425,17 @@ class AsyncApiClient(_ClientBase):
 
         if self._session is None:
             raise RuntimeError("AsyncApiClient must be used inside 'async with'")
+        from yarl import URL
+
         request = self.outgoing(call)
+        # encoded=True: yarl would otherwise decode %2E and drop dot segments (see wire_url).
+        url = URL(wire_url(self.settings.base_url, call.path, call.query()), encoded=True)
         for refreshed in (False, True):
             headers = build_headers(self.base_headers(call), await self.auth.aheaders(request))
             try:
                 async with self._session.request(
                     call.method,
-                    request.url,
-                    params=request.params,
+                    url,
                     data=request.body,
                     headers=headers,
                     allow_redirects=False,

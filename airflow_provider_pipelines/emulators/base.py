@@ -4,7 +4,9 @@ An emulator is an ``aiohttp.web.Application`` whose handlers read and write one 
 
 - :class:`FaultInjector`: a middleware that answers some requests with errors, drops or delays;
 - :class:`RequestStats`: request counters and the last raw paths, shown by ``GET /_emulator/stats``;
-- :class:`EmulatorCore`: ties both to the control API under ``/_emulator/`` (never faulted or auth-checked);
+- :class:`PathGuard`: refuses a request whose raw path would not reach exactly the resource it names,
+  and records each request's path parameters, decoded once from the raw path (``GET /_emulator/paths``);
+- :class:`EmulatorCore`: ties them to the control API under ``/_emulator/`` (never faulted or auth-checked);
 - :class:`Timeline`: which state a run is in now, from its start time and per-state durations;
 - :class:`EmulatorServer`: runs an application on a loopback port in a background thread.
 """
@@ -29,9 +31,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractRoute
 
 CONTROL_PREFIX = "/_emulator/"
 FAULT_KINDS = frozenset({"500", "502", "503", "429", "drop", "malformed", "slow"})
@@ -358,6 +360,110 @@ class RequestStats:
             return data
 
 
+# A raw path as a client must send it: RFC 3986 pchars, "/" and %XX escapes, nothing else.
+_ENCODED_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+
+
+@dataclass(frozen=True)
+class PathRecord:
+    """What :class:`PathGuard` saw of one API request.
+
+    ``params`` are the route's path parameters (``{"ns": ..., "app": ..., "runid": ...}``), each taken
+    from the raw path and percent-decoded exactly once; ``query`` the query parameters, decoded once
+    (a repeated name keeps its last value). ``problems`` is empty unless the request was refused.
+    """
+
+    method: str
+    route: str
+    raw_path: str
+    raw_query: str
+    params: dict[str, str]
+    query: dict[str, str]
+    problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "problems": list(self.problems)}
+
+
+class PathGuard:
+    """Asserts path safety: a request reaches only the resource its client meant, or is refused.
+
+    aiohttp routes on a decoded path and decodes ``match_info`` itself; the guard takes the route's
+    parameters again from the raw, still-encoded path (an encoded ``/`` inside a segment does not split
+    it), decodes each exactly once and requires the same values. A request is refused with HTTP 400
+    ``path safety: ...`` (and recorded with its problems) when its raw path has a raw ``.`` or ``..``
+    segment (a normalising proxy or server would climb to another resource), an empty segment, a
+    character that must be encoded (a space, non-ASCII, a stray ``%``) or a fragment, or when it does
+    not match, so decoded, the route aiohttp chose. Every other API request is recorded as well, so a
+    test compares :attr:`PathRecord.params` and :attr:`PathRecord.query` with the identifiers it sent
+    (``?`` or ``#`` left raw in an identifier cut the path short, which only the client knows).
+    """
+
+    def __init__(self, max_records: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._records: deque[PathRecord] = deque(maxlen=max_records)
+        self.rejected = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self.rejected = 0
+
+    def records(self) -> list[PathRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def inspect(self, request: web.Request, route_name: str) -> PathRecord:
+        """The record of ``request``: its parameters decoded once from the raw path, and its problems."""
+        target, hash_mark, _ = request.raw_path.partition("#")
+        raw, _, raw_query = target.partition("?")
+        problems: list[str] = []
+        if hash_mark:
+            problems.append("a fragment ('#') in the request target")
+        if not _ENCODED_PATH.fullmatch(raw):
+            problems.append(f"characters that must be percent-encoded in {raw!r}")
+        segments = raw.split("/")[1:]
+        if any(segment in (".", "..") for segment in segments):
+            problems.append(f"a raw dot segment in {raw!r}: a normalising server would climb")
+        if "" in segments[:-1]:
+            problems.append(f"an empty segment in {raw!r}")
+        params: dict[str, str] = {}
+        resource = request.match_info.route.resource
+        info: Mapping[str, Any] = resource.get_info() if resource is not None else {}
+        pattern = info.get("pattern")
+        if isinstance(pattern, re.Pattern):
+            match = pattern.fullmatch(raw)
+            if match is None:
+                problems.append(f"{raw!r}, each segment decoded once, is not route {route_name!r}")
+            else:
+                params = {name: unquote(value) for name, value in match.groupdict().items()}
+                for name, value in params.items():
+                    if request.match_info.get(name) != value:
+                        problems.append(
+                            f"{name} is {value!r} once decoded from the raw path, "
+                            f"but the router read {request.match_info.get(name)!r}"
+                        )
+        elif (
+            isinstance(plain := info.get("path"), str)
+            and [unquote(s) for s in segments] != plain.split("/")[1:]
+        ):
+            problems.append(f"{raw!r}, each segment decoded once, is not route {route_name!r}")
+        record = PathRecord(
+            method=request.method,
+            route=route_name,
+            raw_path=raw,
+            raw_query=raw_query,
+            params=params,
+            query=dict(parse_qsl(raw_query, keep_blank_values=True)),
+            problems=tuple(problems),
+        )
+        with self._lock:
+            self._records.append(record)
+            if problems:
+                self.rejected += 1
+        return record
+
+
 ROUTE_NAMES = web.AppKey("emulator_route_names", dict)
 
 
@@ -368,28 +474,33 @@ class EmulatorCore:
     :meth:`add_route`, and adds its own reset work to :attr:`reset_hooks`.
     """
 
-    def __init__(self, stats: RequestStats, faults: FaultInjector) -> None:
+    def __init__(self, stats: RequestStats, faults: FaultInjector, paths: PathGuard | None = None) -> None:
         self.stats = stats
         self.faults = faults
+        self.paths = paths or PathGuard()
         self.reset_hooks: list[Callable[[], None]] = []
 
     def reset(self) -> None:
         self.stats.reset()
         self.faults.reset_counts()
+        self.paths.reset()
         for hook in self.reset_hooks:
             hook()
 
     def stats_snapshot(self) -> dict[str, Any]:
         data = self.stats.snapshot()
         data["faults_injected"] = self.faults.injected_counts()
+        data["path_rejections"] = self.paths.rejected
         return data
 
     def install(self, app: web.Application) -> None:
-        """Add the counting and fault middlewares and the ``/_emulator/`` control routes."""
+        """Add the counting, path safety and fault middlewares and the ``/_emulator/`` control routes."""
         app[ROUTE_NAMES] = {}
         app.middlewares.append(self._count_middleware)
+        app.middlewares.append(self._path_middleware)
         app.middlewares.append(self.faults.middleware)
         app.router.add_get(CONTROL_PREFIX + "stats", self._get_stats)
+        app.router.add_get(CONTROL_PREFIX + "paths", self._get_paths)
         app.router.add_get(CONTROL_PREFIX + "faults", self._get_faults)
         app.router.add_post(CONTROL_PREFIX + "faults", self._post_faults)
         app.router.add_delete(CONTROL_PREFIX + "faults", self._delete_faults)
@@ -412,15 +523,30 @@ class EmulatorCore:
     @web.middleware
     async def _count_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not is_control_request(request):
-            route: AbstractRoute | None = request.match_info.route
-            name = request.app[ROUTE_NAMES].get(route, "unknown")
+            name = self.route_name(request)
             peer = request.transport.get_extra_info("peername") if request.transport is not None else None
             port = int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
             self.stats.record(request.method, name, request.raw_path, port)
         return await handler(request)
 
+    def route_name(self, request: web.Request) -> str:
+        """The name the request's route was registered with (``unknown`` when none matched)."""
+        return str(request.app[ROUTE_NAMES].get(request.match_info.route, "unknown"))
+
+    @web.middleware
+    async def _path_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if is_control_request(request):
+            return await handler(request)
+        record = self.paths.inspect(request, self.route_name(request))
+        if record.problems:
+            return web.Response(status=400, text="path safety: " + "; ".join(record.problems))
+        return await handler(request)
+
     async def _get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats_snapshot())
+
+    async def _get_paths(self, request: web.Request) -> web.Response:
+        return web.json_response([record.to_dict() for record in self.paths.records()])
 
     async def _get_faults(self, request: web.Request) -> web.Response:
         return web.json_response(self.faults.describe())
@@ -795,6 +921,17 @@ class EmulatorHandle:
 
     def stats(self) -> dict[str, Any]:
         return self.core.stats_snapshot()
+
+    def paths(self, route: str | None = None) -> list[PathRecord]:
+        """What the path guard recorded of each API request (of route ``route``), oldest first."""
+        return [r for r in self.core.paths.records() if route is None or r.route == route]
+
+    def assert_paths_safe(self) -> None:
+        """Raise ``AssertionError`` naming every request the path guard refused."""
+        refused = [r for r in self.core.paths.records() if r.problems]
+        if refused:
+            lines = [f"{r.method} {r.raw_path}: {'; '.join(r.problems)}" for r in refused]
+            raise AssertionError("path safety: refused requests:\n" + "\n".join(lines))
 
     def stop(self) -> None:
         self.server.stop()

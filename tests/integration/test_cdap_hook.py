@@ -538,16 +538,34 @@ def test_odd_run_id_is_one_segment_and_decoded_whole(cdap: CdapEmulatorHandle) -
     assert cdap.stats()["last_paths"][-1].startswith(run_path("sales", ODD_RUN_ID, "logs") + "?")
 
 
-@pytest.mark.parametrize("segment", ["..", ".", ""])
-def test_dot_and_empty_segments_are_refused_before_sending(cdap: CdapEmulatorHandle, segment: str) -> None:
+def test_empty_segments_are_refused_before_sending(cdap: CdapEmulatorHandle) -> None:
     hook = CdapHook()
     with pytest.raises(ValueError, match="is not a valid path segment"):
-        hook.get_run("sales", segment)
+        hook.get_run("sales", "")
     with pytest.raises(ValueError, match="is not a valid path segment"):
-        hook.get_run(segment, "run-1")
+        hook.get_run("", "run-1")
     with pytest.raises(ValueError, match="is not a valid path segment"):
-        hook.stop_run("sales", segment)
+        hook.stop_run("sales", "")
     assert cdap.stats()["requests"] == {}
+
+
+@pytest.mark.parametrize("segment", ["..", "."])
+def test_dot_segments_are_sent_encoded_and_never_climb(cdap: CdapEmulatorHandle, segment: str) -> None:
+    hook = CdapHook()
+    encoded = "%2E" * len(segment)
+    with pytest.raises(PipelineApiError) as info:
+        hook.get_run("sales", segment)
+    assert info.value.status == 404
+    assert f"'runid' '{segment}' not found." in str(info.value)
+    with pytest.raises(PipelineApiError, match="HTTP 404"):
+        hook.stop_run("sales", segment)  # raw, ".../runs/../stop" would be the program-level stop
+    expected = [
+        run_path("sales", "RUN").replace("RUN", encoded),
+        run_path("sales", "RUN", "stop").replace("RUN", encoded),
+    ]
+    assert cdap.stats()["last_paths"][-2:] == expected
+    assert cdap.stats()["program_level_stops"] == 0
+    cdap.assert_paths_safe()
 
 
 def test_repr_and_errors_show_no_secret(cdap: CdapEmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:

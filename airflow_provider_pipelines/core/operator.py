@@ -122,6 +122,8 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         self.persist_links(hook, context)
         run = self.reattach(hook, context, marker) if self.reattach_on_retry else None
         if run is None:
+            if self.reattach_on_retry:
+                RunStore(context, marker).claim()
             run = self.start_with_recovery(hook, context, marker)
             self.log.info("Started %s run %s", hook.platform, run["run_id"])
         started_at = time.time()
@@ -232,15 +234,17 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         The run an earlier, unfinished try of this task started, if it has not failed.
 
         The :class:`RunStore` holds the run until the task concludes, so a run found there that
-        completed while no worker watched it is still picked up. When the store has nothing (the
-        worker died before writing it), the run is found by its start marker, and only while it is
-        in progress: a run that already ended may belong to a try that concluded before the task
-        was cleared to run again.
+        completed while no worker watched it is still picked up; it is read on every try. When the
+        store has nothing on a retry (the worker died before writing it), the run is found by its
+        start marker, and only while it is in progress: a run that already ended may belong to a try
+        that concluded before the task was cleared to run again.
         """
-        if (getattr(context["ti"], "try_number", 1) or 1) <= 1:
-            return None
         stored = RunStore(context, marker).get()
         from_store = stored is not None
+        if stored is None and (getattr(context["ti"], "try_number", 1) or 1) <= 1:
+            # The store is read on a first try too: Airflow may run a try twice (a deferred task
+            # resumed while the scheduler retried it), and the second execution must not start again.
+            return None
         run = stored if stored is not None else self.find_earlier_run(hook, marker)
         if run is None:
             return None

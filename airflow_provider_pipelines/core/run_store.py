@@ -14,6 +14,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_pipelines.core.errors import PipelineError
+
 log = logging.getLogger(__name__)
 
 STATE_STORE_KEY = "pipelines_run_ref"
@@ -32,16 +34,42 @@ class RunStore:
         return "task_state_store" if self._state_store is not None else "variable"
 
     def get(self) -> dict[str, Any] | None:
+        """The kept run, or None. Raises :class:`TaskInstanceSuperseded` when Airflow says this try of
+        the task no longer exists: it must not start anything."""
         try:
             if self._state_store is not None:
                 value = self._state_store.get(STATE_STORE_KEY)
             else:
                 raw = _variable().get(self._variable_key, default_var=None)
                 value = json.loads(raw) if raw else None
-        except Exception as exc:  # the store is a convenience: never fail the task over it
+        except Exception as exc:  # the store is a convenience: never fail the task over it...
+            if _task_instance_gone(exc):  # ...unless this try was superseded by another one
+                raise TaskInstanceSuperseded(
+                    "Airflow no longer knows this try of the task (another try superseded it): "
+                    "not starting a run from it"
+                ) from None
             log.warning("Could not read the run kept by an earlier try (%s): %s", self.kind, exc)
             return None
-        return dict(value) if isinstance(value, Mapping) else None
+        return dict(value) if isinstance(value, Mapping) and "run_id" in value else None
+
+    def claim(self) -> None:
+        """
+        Just before a start: tell Airflow this try is about to start a run. Raises
+        :class:`TaskInstanceSuperseded` when Airflow no longer knows this try: Airflow can execute a
+        try twice (a deferred task resumed while the scheduler already retried it), and the stale
+        execution must not start a second run. Airflow Variables (the fallback store) cannot tell.
+        """
+        if self._state_store is None:
+            return
+        try:
+            self._state_store.set(STATE_STORE_KEY, {"starting": True})
+        except Exception as exc:
+            if _task_instance_gone(exc):
+                raise TaskInstanceSuperseded(
+                    "Airflow no longer knows this try of the task (another try superseded it): "
+                    "not starting a run from it"
+                ) from None
+            log.warning("Could not note the start in the task state store: %s", exc)
 
     def set(self, run: Mapping[str, Any]) -> None:
         try:
@@ -60,6 +88,16 @@ class RunStore:
                 _variable().delete(self._variable_key)
         except Exception as exc:
             log.warning("Could not drop the kept run (%s): %s", self.kind, exc)
+
+
+class TaskInstanceSuperseded(PipelineError):
+    """The execution API no longer knows this try (moved to history): a stale process must not start."""
+
+
+def _task_instance_gone(exc: Exception) -> bool:
+    """An execution API error saying the task instance is not found (404) or archived (410)."""
+    detail = getattr(getattr(exc, "error", None), "detail", None)
+    return isinstance(detail, Mapping) and detail.get("status_code") in (404, 410)
 
 
 def _variable() -> Any:

@@ -27,6 +27,10 @@ def record(number: int, scenario: str, figures: str, verdict: str = "pass") -> N
     RESULTS.append(ScenarioResult(number, scenario, figures, verdict))
 
 
+def verdict(held: bool) -> str:
+    return "pass" if held else "FAIL"
+
+
 def table() -> str:
     rows = sorted(RESULTS, key=lambda r: (r.number, r.scenario))
     lines = ["| # | Scenario | Figures | Result |", "|---|---|---|---|"]

@@ -97,6 +97,7 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             **self.extra_env,
@@ -259,13 +260,23 @@ class AirflowStack:
         return {ti_key(ti): ti["state"] for ti in self.task_instances(dag_id, run_id)}
 
     def wait_for_task_states(
-        self, dag_id: str, run_id: str, states: set[str], count: int, timeout: float = 300.0
+        self,
+        dag_id: str,
+        run_id: str,
+        states: set[str],
+        count: int,
+        timeout: float = 300.0,
+        task_ids: tuple[str, ...] | None = None,
     ) -> list[dict[str, Any]]:
-        """Wait until at least ``count`` task instances are in one of ``states``."""
+        """Wait until at least ``count`` task instances (of ``task_ids``, or any) are in one of ``states``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.assert_alive()
-            matching = [ti for ti in self.task_instances(dag_id, run_id) if ti["state"] in states]
+            matching = [
+                ti
+                for ti in self.task_instances(dag_id, run_id)
+                if ti["state"] in states and (task_ids is None or ti["task_id"] in task_ids)
+            ]
             if len(matching) >= count:
                 return matching
             time.sleep(1)

@@ -107,6 +107,68 @@ class Emulators:
         for handle in self.handles.values():
             handle.stop()
 
+    def reset(self) -> None:
+        """Runs, counters, faults and config back to how they started."""
+        for handle in self.handles.values():
+            handle.reset()
+
+    def set_run_seconds(self, seconds: float) -> None:
+        """How long every new run stays running before its outcome."""
+        for name, handle in self.handles.items():
+            setattr(handle.config, RUN_SECONDS_FIELD[name], seconds)
+
+    def set_faults(self, rate: float, kinds: tuple[str, ...], seed: int, retry_after: float) -> None:
+        for offset, handle in enumerate(self.handles.values()):
+            handle.set_random_faults(rate, list(kinds), seed=seed + offset, retry_after=retry_after)
+
+    def clear_faults(self) -> dict[str, dict[str, int]]:
+        """Stop faulting; the faults each emulator injected."""
+        injected = {name: handle.stats()["faults_injected"] for name, handle in self.handles.items()}
+        for handle in self.handles.values():
+            handle.clear_faults()
+        return injected
+
+    def starts(self, platform: str) -> int:
+        """Runs the platform started (a faulted request never reaches the platform's handler)."""
+        stats = self.handles[platform].stats()
+        if platform == "cdap":
+            return int(stats["starts"])
+        if platform == "daggy":
+            return int(stats["submits"])
+        if platform == "tailer":
+            return int(stats["launches"])
+        if platform == "flowengine":
+            return sum(stats["starts_by_pipeline"].values())
+        return sum(stats["flow_triggers_by_flow"].values())
+
+    def remote_state(self, platform: str, run_id: Any) -> str:
+        """The state the platform shows for one run."""
+        if platform == "cdap":
+            return next(str(r["status"]) for r in self.cdap.runs() if r["runid"] == run_id)
+        if platform == "daggy":
+            return str(self.daggy.run(int(run_id))["state"])
+        if platform == "tailer":
+            return next(str(r["status"]) for r in self.tailer.runs() if r["run_id"] == run_id)
+        if platform == "flowengine":
+            return str(self.flowengine.run(int(run_id))["status"])
+        return str(self.enos.flow_instance(str(run_id))["statusDesc"])
+
+
+RUN_SECONDS_FIELD = {
+    "cdap": "running_seconds",
+    "daggy": "task_seconds",
+    "tailer": "running_seconds",
+    "flowengine": "running_seconds",
+    "enos": "running_seconds",
+}
+# The states a platform shows once it was asked to stop a run.
+STOPPED_STATES = {
+    "cdap": {"STOPPING", "KILLED"},
+    "daggy": {"KILLED"},
+    "flowengine": {"stopping", "stopped"},
+    "enos": {"CANCEL"},
+}
+
 
 def connection_env(connections: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     import json

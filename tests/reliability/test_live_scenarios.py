@@ -64,8 +64,13 @@ def start_all(
 
 
 def mapped(stack: AirflowStack, platform: str, run_id: str) -> list[dict[str, Any]]:
-    """The task instances that start runs (``run`` and ``run_once``, see dags/reliability.py)."""
-    return [ti for ti in stack.task_instances(f"reliability_{platform}", run_id) if ti["task_id"] in LANES]
+    """The task instances that start runs (``run`` and ``run_once``, see dags/reliability.py); a lane
+    mapped over nothing leaves one skipped placeholder (map index -1), which is not one of them."""
+    return [
+        ti
+        for ti in stack.task_instances(f"reliability_{platform}", run_id)
+        if ti["task_id"] in LANES and ti["map_index"] >= 0
+    ]
 
 
 def run_ids(stack: AirflowStack, platform: str, run_id: str) -> dict[tuple[str, int], Any]:

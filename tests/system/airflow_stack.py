@@ -66,6 +66,7 @@ class AirflowStack:
         self.extra_env = dict(env or {})
         self.parallelism = parallelism
         self.session = requests.Session()
+        self._secrets: dict[str, str] = {}
 
     @property
     def logs(self) -> Path:
@@ -102,8 +103,6 @@ class AirflowStack:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             **self.extra_env,
         }
-
-    _secrets: dict[str, str] = {}
 
     def _secret(self, name: str) -> str:
         if name not in self._secrets:

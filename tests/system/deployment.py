@@ -7,6 +7,7 @@ reliability run can search every log, table and XCom for each of them.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -171,8 +172,7 @@ STOPPED_STATES = {
 
 
 def connection_env(connections: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    import json
-
+    """``{"cdap_default": {...}}`` -> ``{"AIRFLOW_CONN_CDAP_DEFAULT": "<json>"}``."""
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()}
 
 

@@ -68,7 +68,10 @@ def test_refresh_token_keeps_a_long_wait_working(tailer: Any, deferrable: bool) 
     tailer.config.running_seconds = 0.6
     result = run_dag(launch("000099_slow_DEV", deferrable), imports=IMPORTS)
     assert result.states == {"launch": "success"}
-    assert tailer.stats()["token_refreshes"] >= 3
+    stats = tailer.stats()
+    # Every API call renewed the token, however many polls the machine's load allowed.
+    assert stats["token_refreshes"] >= 2
+    assert stats["token_refreshes"] == stats["launches"] + stats["status_checks"], stats
 
 
 def test_pasted_jwt_works_and_an_expired_one_fails_clearly(

@@ -44,10 +44,7 @@ class RunStore:
                 value = json.loads(raw) if raw else None
         except Exception as exc:  # the store is a convenience: never fail the task over it...
             if _task_instance_gone(exc):  # ...unless this try was superseded by another one
-                raise TaskInstanceSuperseded(
-                    "Airflow no longer knows this try of the task (another try superseded it): "
-                    "not starting a run from it"
-                ) from None
+                raise TaskInstanceSuperseded() from None
             log.warning("Could not read the run kept by an earlier try (%s): %s", self.kind, exc)
             return None
         return dict(value) if isinstance(value, Mapping) and "run_id" in value else None
@@ -65,10 +62,7 @@ class RunStore:
             self._state_store.set(STATE_STORE_KEY, {"starting": True})
         except Exception as exc:
             if _task_instance_gone(exc):
-                raise TaskInstanceSuperseded(
-                    "Airflow no longer knows this try of the task (another try superseded it): "
-                    "not starting a run from it"
-                ) from None
+                raise TaskInstanceSuperseded() from None
             log.warning("Could not note the start in the task state store: %s", exc)
 
     def set(self, run: Mapping[str, Any]) -> None:
@@ -92,6 +86,12 @@ class RunStore:
 
 class TaskInstanceSuperseded(PipelineError):
     """The execution API no longer knows this try (moved to history): a stale process must not start."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Airflow no longer knows this try of the task (another try superseded it): "
+            "not starting a run from it"
+        )
 
 
 def _task_instance_gone(exc: Exception) -> bool:

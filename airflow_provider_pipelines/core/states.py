@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_pipelines.core.errors import redact
+from airflow_provider_pipelines.core.errors import redact, shorten
 
 
 class RunState(enum.StrEnum):
@@ -79,14 +79,15 @@ class RunStatus:
     def sanitized(self, secrets: Iterable[str]) -> RunStatus:
         """
         This status fit to travel in trigger events, logs and error messages, which is where the state,
-        the details and the progress (all read from a reply) go: secrets taken out, and numbers JSON
-        cannot carry (NaN, Infinity) made null. Itself when nothing had to change.
+        the details and the progress (all read from a reply) go: secrets taken out, texts capped (a
+        reply may hold megabytes where a state was due), and numbers JSON cannot carry (NaN,
+        Infinity) made null. Itself when nothing had to change.
         """
         secrets = list(secrets)
 
         def clean(value: Any) -> Any:
             if isinstance(value, str):
-                return redact(value, secrets)
+                return shorten(redact(value, secrets))
             if isinstance(value, float) and not math.isfinite(value):
                 return None
             if isinstance(value, Mapping):

@@ -72,12 +72,16 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     delivery: Delivery = "normal"
 
-    def __repr__(self) -> str:  # hypothesis prints failing examples: keep huge bodies readable
+    def __repr__(self) -> str:  # failing examples are printed: keep huge bodies short
         body = self.body if len(self.body) <= 300 else self.body[:300] + b"...(%d bytes)" % len(self.body)
         return (
             f"Reply(status={self.status}, content_type={self.content_type!r}, body={body!r}, "
             f"headers={dict(self.headers)!r}, delivery={self.delivery!r})"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a dataclass field by field, body and all, unless told this."""
+        printer.text(repr(self))
 
 
 def json_reply(value: object, status: int = 200) -> Reply:

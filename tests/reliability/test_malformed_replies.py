@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_pipelines.core.errors import PipelineError
@@ -485,12 +485,16 @@ def new_hook(platform: str) -> PipelineHook:
 
 
 def assert_clean(
-    text: str, platform: str, named: bool = True, secrets: tuple[str, ...] | None = None
+    text: str,
+    platform: str,
+    named: bool = True,
+    secrets: tuple[str, ...] | None = None,
+    limit: int = MAX_MESSAGE,
 ) -> None:
     """An error text: names the platform, shows no secret of its connection, does not grow with the reply."""
     for secret in PLATFORM_SECRETS[platform] if secrets is None else secrets:
         assert secret not in text, f"secret {secret!r} in {text[:300]!r}"
-    assert len(text) <= MAX_MESSAGE, f"{len(text)} characters: {text[:300]!r}..."
+    assert len(text) <= limit, f"{len(text)} characters: {text[:300]!r}..."
     if named:
         assert HOOK_CLASSES[platform].platform in text, f"the platform is not named: {text[:300]!r}"
     for guard in LAST_GUARDS:
@@ -523,7 +527,7 @@ def call_hook(call: HookCall, reply: Reply, token_reply: Reply | None = None) ->
             for line in result:
                 assert_clean(line, call.platform, named=False, secrets=secrets)
         if isinstance(result, RunStatus):  # its state and details travel in events and messages
-            assert_clean(repr(result), call.platform, named=False, secrets=secrets)
+            assert_clean(repr(result), call.platform, named=False, secrets=secrets, limit=3 * MAX_MESSAGE)
     finally:
         if hook._client is not None:
             hook._client.close()
@@ -545,11 +549,15 @@ def run_example(body: Callable[[], None], count: int = 1, known: bool = False) -
         raise
 
 
+# No "explain" phase: it replays a failing example many times under a tracer, which costs minutes here.
 COMMON = settings(
     deadline=None,
     database=None,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
+# Bodies of megabytes: a failure is reported as found, not shrunk (each replay moves megabytes).
+HUGE = settings(COMMON, phases=[Phase.explicit, Phase.generate])
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -567,7 +575,7 @@ def test_every_hook_call_survives_a_malformed_reply(platform: str, data: st.Data
     run_example(body, len(drawn))
 
 
-@settings(COMMON, max_examples=4)
+@settings(HUGE, max_examples=4)
 @given(data=st.data())
 def test_huge_replies_give_a_short_error(data: st.DataObject) -> None:
     wanted = {
@@ -621,28 +629,25 @@ DEEP = "[" * 100_000
 NOT_JSON_NUMBERS = Reply(
     200, "application/json", b'{"status": "FAILED", "runid": "run-1", "start": NaN, "end": -Infinity}'
 )
-SECRET_STATE_REPLIES = {
-    "cdap": json_reply({"status": CDAP_TOKEN, "runid": "run-1", "start": CDAP_TOKEN}),
-    "daggy": json_reply(
-        {"dagStateChanges": [{"state": DAGGY_PROXY_TOKEN}], "taskStates": {"a": DAGGY_PROXY_TOKEN}}
-    ),
-    "tailer": json_reply(
-        {"results": [{"status": TAILER_REFRESH_TOKEN, "run_id": "run-1", "duration": TAILER_API_KEY}]}
-    ),
-    "flowengine": json_reply(
-        {"status": 0, "data": {"status": FLOWENGINE_ACCESS_KEY, "nodes": [{"status": "x"}]}}
-    ),
-    "enos": json_reply(
-        {
+
+
+def state_reply(platform: str, state: str) -> Reply:
+    """A run record in the platform's shape whose state (and one detail) is ``state``."""
+    records = {
+        "cdap": {"status": state, "runid": "run-1", "start": state},
+        "daggy": {"dagStateChanges": [{"state": state}], "taskStates": {"a": state}},
+        "tailer": {"results": [{"status": state, "run_id": "run-1", "duration": state}]},
+        "flowengine": {"status": 0, "data": {"status": state, "nodes": [{"status": "x"}]}},
+        "enos": {
             "code": 0,
-            "data": {
-                "status": ENOS_APP_SECRET,
-                "count": 1,
-                "pipelines": [{"pipelineId": "p1", "status": ENOS_APP_SECRET}],
-            },
-        }
-    ),
-}
+            "data": {"status": state, "count": 1, "pipelines": [{"pipelineId": "p1", "status": state}]},
+        },
+    }
+    return json_reply(records[platform])
+
+
+SECRET_STATE_REPLIES = {p: state_reply(p, PLATFORM_SECRETS[p][0]) for p in PLATFORM_SECRETS}
+MEGA_STATE_REPLIES = {p: state_reply(p, "RUNNING? " * 120_000) for p in PLATFORM_SECRETS}  # about 1 MB
 KNOWN = [
     Known(
         "cdap run properties not an object",
@@ -726,6 +731,7 @@ KNOWN = [
         json_reply({"code": 61100, "msg": f"bad: {ENOS_APP_SECRET}"}),
     ),
     *[Known(f"{p} a secret as the state", p, SECRET_STATE_REPLIES[p]) for p in PLATFORMS],
+    *[Known(f"{p} a state of a megabyte", p, MEGA_STATE_REPLIES[p]) for p in PLATFORMS],
     Known("cdap numbers JSON cannot carry", "cdap", NOT_JSON_NUMBERS),
     *[
         Known(f"{p} reply cut off", p, Reply(200, "application/json", b'{"status": "RUN', delivery="short"))
@@ -888,7 +894,7 @@ def test_every_trigger_ends_with_one_clear_event(case: TriggerCase, data: st.Dat
     run_example(lambda: run_trigger(case, reply))
 
 
-@settings(COMMON, max_examples=2)
+@settings(HUGE, max_examples=2)
 @given(data=st.data())
 def test_triggers_survive_huge_replies(data: st.DataObject) -> None:
     reply_for = {p: data.draw(huge_replies(p), label=p) for p in PLATFORMS}
@@ -901,7 +907,6 @@ def test_triggers_survive_huge_replies(data: st.DataObject) -> None:
 
 
 WRONG_FIELDS = {k.platform: k.reply for k in KNOWN if k.label.endswith("fields of the wrong type")}
-SECRET_STATES = {k.platform: k.reply for k in KNOWN if k.label.endswith("a secret as the state")}
 TRIGGER_KNOWN = [
     (case, label, reply)
     for case in TRIGGERS
@@ -911,7 +916,8 @@ TRIGGER_KNOWN = [
             "fields of the wrong type",
             WRONG_FIELDS.get(case.platform, json_reply({"status": True, "results": [[]]})),
         ),
-        ("a secret as the state", SECRET_STATES[case.platform]),
+        ("a secret as the state", SECRET_STATE_REPLIES[case.platform]),
+        ("a state of a megabyte", MEGA_STATE_REPLIES[case.platform]),
     )
 ]
 TRIGGER_KNOWN.append((TRIGGERS[0], "numbers JSON cannot carry", NOT_JSON_NUMBERS))

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import time
 from typing import Any
 
 from airflow_provider_pipelines.core.auth import OutgoingRequest, RefreshingTokenAuth
 from airflow_provider_pipelines.core.compat import mask_secret
-from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, summarize
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
 
 TOKEN_PATH = "/apim-token-service/v2.0/token/get"
 ENCRYPTION_REUSED = 1001
+
+
+def _lifetime(expire: Any) -> float:
+    """The token's lifetime in seconds from the reply's ``expire``; 7200 when it is not a usable number."""
+    if not expire or isinstance(expire, bool) or not isinstance(expire, int | float | str):
+        return 7200.0
+    try:
+        seconds = float(expire)
+    except (ValueError, OverflowError):
+        return 7200.0
+    return seconds if math.isfinite(seconds) else 7200.0
 
 
 def sha256_hex(text: str) -> str:
@@ -62,17 +75,19 @@ class ApimAuth(RefreshingTokenAuth):
             reply = self._post(body)
             status = reply.get("status")
             if str(status) == "0":
-                data = reply.get("data") or {}
+                data = reply.get("data")
+                data = data if isinstance(data, dict) else {}
                 token = data.get("accessToken")
-                if not token:
+                if not isinstance(token, str) or not token:
                     raise PipelineError(
-                        f"EnOS token service answered no accessToken: {summarize(str(reply), 200)}"
+                        f"EnOS token service answered no accessToken: {self._quote(str(reply))}"
                     )
-                return str(token), time.time() + float(data.get("expire") or 7200)
+                return token, time.time() + _lifetime(data.get("expire"))
             if status == ENCRYPTION_REUSED and attempt == 1:
                 continue  # the same timestamp was used twice: sign again with a fresh one
             raise PipelineError(
-                f"EnOS token service refused the app key (status {status}): {reply.get('msg')}"
+                f"EnOS token service refused the app key (status {self._quote(str(status), 40)}): "
+                f"{self._quote(str(reply.get('msg')))}"
             )
         raise AssertionError("unreachable")
 
@@ -86,16 +101,21 @@ class ApimAuth(RefreshingTokenAuth):
         except requests.RequestException as exc:
             message = f"could not reach the token service: {type(exc).__name__}"
             raise PipelineApiError("EnOS", "get access token", None, message, retryable=True) from None
+        text = response.content.decode("utf-8", errors="replace")
         if response.status_code == 429 or response.status_code >= 500:
-            message = summarize(response.text, 200)
+            message = self._quote(text)
             raise PipelineApiError("EnOS", "get access token", response.status_code, message, retryable=True)
         try:
-            reply = response.json()
-        except ValueError:
+            reply = json.loads(text)
+        except (ValueError, RecursionError):
             raise PipelineApiError(
                 "EnOS", "get access token", response.status_code, "reply is not JSON"
             ) from None
         return reply if isinstance(reply, dict) else {}
+
+    def _quote(self, text: str, limit: int = 200) -> str:
+        """Part of a token service reply, fit for an error: secrets out, one short line."""
+        return summarize(redact(text, self.secrets()), limit)
 
     def header_value(self, token: str) -> dict[str, str]:
         return {"apim-accesstoken": token}

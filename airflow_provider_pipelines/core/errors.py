@@ -19,10 +19,15 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def shorten(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters (the last one an ellipsis when cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def summarize(body: str, limit: int = _MAX_MESSAGE) -> str:
     """One readable line from a server reply: HTML tags dropped, whitespace folded, length capped."""
-    text = _SPACE.sub(" ", _TAG.sub(" ", body)).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # Only the start of a huge reply can be shown: fold a bounded prefix, not megabytes.
+    return shorten(_SPACE.sub(" ", _TAG.sub(" ", body[: limit * 20])).strip(), limit)
 
 
 class PipelineError(AirflowException):

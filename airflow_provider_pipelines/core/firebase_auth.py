@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,21 @@ def jwt_expiry(token: str) -> float | None:
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, int | float) else None
+    return finite_seconds(exp)
+
+
+def finite_seconds(value: Any) -> float | None:
+    """A number of seconds from a token reply (a number or a numeric string), None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 class ExpiringJwtAuth(BearerTokenAuth):
@@ -55,12 +67,22 @@ class FirebaseRefreshTokenAuth(RefreshingTokenAuth):
     :param refresh_token: the Firebase refresh token (a secret).
     :param api_key: the Firebase web API key of the project.
     :param token_url: the secure-token endpoint (tests point it at an emulator).
+    :param platform: the platform the tokens are for, named in errors.
     """
 
     def __init__(
-        self, refresh_token: str, api_key: str, token_url: str = FIREBASE_TOKEN_URL, timeout: float = 30
+        self,
+        refresh_token: str,
+        api_key: str,
+        token_url: str = FIREBASE_TOKEN_URL,
+        timeout: float = 30,
+        platform: str = "Firebase",
     ) -> None:
         super().__init__()
+        # Errors name the platform the tokens are for, and Firebase: "Tailer Firebase token refresh".
+        self._platform = platform
+        self._call = "token refresh" if platform == "Firebase" else "Firebase token refresh"
+        self._refused = "" if platform == "Firebase" else f"{platform} could not get a token: "
         self._refresh_token = refresh_token
         self._api_key = api_key
         self._token_url = token_url
@@ -83,27 +105,29 @@ class FirebaseRefreshTokenAuth(RefreshingTokenAuth):
             )
         except requests.RequestException as exc:
             message = f"could not reach the token endpoint: {type(exc).__name__}"
-            raise PipelineApiError("Firebase", "refresh token", None, message, retryable=True) from None
+            raise PipelineApiError(self._platform, self._call, None, message, retryable=True) from None
+        text = reply.content.decode("utf-8", errors="replace")
         body: Any
         try:
-            body = reply.json()
-        except ValueError:
+            body = json.loads(text)
+        except (ValueError, RecursionError):
             body = {}
-        if reply.status_code != 200 or not isinstance(body, dict) or not body.get("id_token"):
+        token = body.get("id_token") if isinstance(body, dict) else None
+        if reply.status_code != 200 or not isinstance(token, str) or not token:
             error = body.get("error") if isinstance(body, dict) else None
-            reason = error.get("message") if isinstance(error, dict) else summarize(reply.text, 200)
-            message = redact(str(reason), self.secrets())
+            reason = error.get("message") if isinstance(error, dict) else None
+            message = summarize(redact(str(reason) if reason else text, self.secrets()), 200)
             if reply.status_code == 429 or reply.status_code >= 500:  # a passing fault: worth another try
-                raise PipelineApiError(
-                    "Firebase", "refresh token", reply.status_code, message, retryable=True
-                )
-            raise PipelineError(f"Firebase refused the refresh token (HTTP {reply.status_code}): {message}")
-        if body.get("refresh_token"):
-            self._refresh_token = str(body["refresh_token"])
+                raise PipelineApiError(self._platform, self._call, reply.status_code, message, retryable=True)
+            raise PipelineError(
+                f"{self._refused}Firebase refused the refresh token (HTTP {reply.status_code}): "
+                f"{message or '(empty reply)'}"
+            )
+        if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
+            self._refresh_token = body["refresh_token"]
             mask_secret(self._refresh_token)
-        token = str(body["id_token"])
-        expires_in = body.get("expires_in")
-        expires_at = time.time() + float(expires_in) if expires_in else jwt_expiry(token)
+        expires_in = finite_seconds(body.get("expires_in"))
+        expires_at = time.time() + expires_in if expires_in and expires_in > 0 else jwt_expiry(token)
         return token, expires_at
 
     def secrets(self) -> list[str]:

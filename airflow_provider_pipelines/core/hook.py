@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.compat import BaseHook
 from airflow_provider_pipelines.core.connection_form import ConnectionForm
-from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
+from airflow_provider_pipelines.core.errors import PipelineError, redact, shorten
 from airflow_provider_pipelines.core.http import (
     AsyncApiClient,
     HttpSettings,
@@ -30,6 +30,20 @@ RunRef = dict[str, Any]
 """A run's identity as JSON primitives; ``run_id`` is always there. It travels in XCom and trigger kwargs."""
 
 log = logging.getLogger(__name__)
+
+
+def reply_id(value: Any) -> str | None:
+    """
+    An id read from a reply (a started run's, a found run's): a non-blank string or an integer, as a
+    string. Anything else (a list, an object, a boolean, a float, null) is no id, never a run to follow.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
 
 
 class PipelineHook(BaseHook):
@@ -144,10 +158,10 @@ class PipelineHook(BaseHook):
     # -- the run protocol, sync and async ----------------------------------------------------------
 
     def get_run_status(self, run: Mapping[str, Any]) -> RunStatus:
-        return self.run(self.run_status_plan(run))
+        return self.run(self.run_status_plan(run)).sanitized(self.client.secrets())
 
     async def aget_run_status(self, run: Mapping[str, Any], client: AsyncApiClient) -> RunStatus:
-        return await self.arun(self.run_status_plan(run), client)
+        return (await self.arun(self.run_status_plan(run), client)).sanitized(client.secrets())
 
     def cancel_run(self, run: Mapping[str, Any]) -> None:
         self.run(self.cancel_plan(run))
@@ -156,11 +170,16 @@ class PipelineHook(BaseHook):
         await self.arun(self.cancel_plan(run), client)
 
     def explain_failure(self, run: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> list[str]:
-        """Never raises: a failure explanation that cannot be fetched must not hide the failure."""
+        """
+        Never raises: a failure explanation that cannot be fetched must not hide the failure. The
+        lines (a run's log tail) go into the task's error: each is capped, and secrets are taken out.
+        """
         try:
-            return self.run(self.failure_plan(run, status or {}))
-        except PipelineApiError as exc:
+            lines = self.run(self.failure_plan(run, status or {}))
+        except PipelineError as exc:  # an API error, or auth that could not get a token
             return [f"(could not fetch failure details: {exc})"]
+        secrets = self._client.secrets() if self._client is not None else []
+        return [shorten(redact(str(line), secrets)) for line in lines]
 
     def find_run(self, run_spec: Mapping[str, Any], marker: str) -> RunRef | None:
         return self.run(self.find_run_plan(run_spec, marker))

@@ -13,11 +13,11 @@ import re
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_provider_pipelines.core.auth import Auth, OutgoingRequest, build_headers
-from airflow_provider_pipelines.core.errors import PipelineApiError, redact, summarize
+from airflow_provider_pipelines.core.errors import PipelineApiError, redact, shorten, summarize
 from airflow_provider_pipelines.core.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ def server_message(content: bytes, secrets: Iterable[str] = ()) -> str:
     text = redact(content.decode("utf-8", errors="replace"), secrets)
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         return summarize(text) or "(empty reply)"
     if isinstance(parsed, dict):
         for key in ("message", "msg", "error", "error_description", "detail", "errorMessage"):
@@ -248,7 +248,23 @@ class _ClientBase:
         self, call: ApiCall, status: int | None, message: str, *, sent: bool = True, **kwargs: Any
     ) -> PipelineApiError:
         return PipelineApiError(
-            self.platform, call.name, status, redact(message, self.secrets()), sent=sent, **kwargs
+            self.platform, call.name, status, shorten(redact(message, self.secrets())), sent=sent, **kwargs
+        )
+
+    def tidy(self, error: PipelineApiError) -> PipelineApiError:
+        """An error a plan raised, made like the client's own: plans quote replies, which may hold a
+        secret or be huge, so the message is redacted and capped (``error`` itself when it already is)."""
+        message = shorten(redact(error.message, self.secrets()))
+        if message == error.message:
+            return error
+        return PipelineApiError(
+            error.platform,
+            error.call,
+            error.status,
+            message,
+            retryable=error.retryable,
+            retry_after=error.retry_after,
+            sent=error.sent,
         )
 
     def decode(self, call: ApiCall, status: int, headers: Mapping[str, str], content: bytes) -> Any:
@@ -272,7 +288,7 @@ class _ClientBase:
             return text
         try:
             return json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             # A proxy's HTML page or a cut-off body: worth another try for a read, ambiguous for a start.
             raise self.error(
                 call, status, f"the reply is not valid JSON: {summarize(text, 200)!r}", retryable=True
@@ -349,14 +365,20 @@ class SyncApiClient(_ClientBase):
         )
 
     def _read(self, call: ApiCall, response: requests.Response) -> bytes:
+        import requests
+
         limit = self.settings.max_reply_bytes
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise self.too_large(call, response.status_code)
-            chunks.append(chunk)
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise self.too_large(call, response.status_code)
+                chunks.append(chunk)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            # Cut off in transit, or a Content-Encoding the body does not have (aiohttp: ClientPayloadError).
+            raise self.error(call, None, f"the reply could not be read: {exc}", retryable=True) from None
         return b"".join(chunks)
 
 
@@ -473,16 +495,52 @@ Plan = Generator[ApiCall, Any, T]
 """A platform operation as a generator: it yields calls, receives replies (or errors) and returns a result."""
 
 
+# What a plan raises when a reply does not have the shape it reads (a list where an object was due...).
+SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError, ArithmeticError, RecursionError)
+
+
+@dataclass(frozen=True)
+class _Returned(Generic[T]):
+    value: T
+
+
+def _advance(
+    plan: Plan[T], client: _ClientBase, call: ApiCall | None, reply: Any, error: PipelineApiError | None
+) -> ApiCall | _Returned[T]:
+    """
+    Give a plan the reply to ``call`` (or throw ``error`` into it): its next call, or what it
+    returned. What leaves a plan is the provider's error: its own errors redacted and capped
+    (:meth:`_ClientBase.tidy`), and, as a last guard, a plan that fails on a reply's shape (the
+    platform's parsing should have caught it) becomes a :class:`PipelineApiError` naming the platform
+    and the call.
+    """
+    try:
+        following = plan.throw(error) if error is not None else plan.send(reply)
+    except StopIteration as done:
+        return _Returned(done.value)
+    except PipelineApiError as exc:
+        tidy = client.tidy(exc)
+        if tidy is exc:
+            raise
+        raise tidy.with_traceback(exc.__traceback__) from None
+    except SHAPE_ERRORS as exc:
+        if call is None or error is not None:
+            raise  # not about a reply: an argument or a bug, shown as it is
+        detail = summarize(f"{type(exc).__name__}: {exc}", 200)
+        raise client.error(call, 200, f"could not read the reply ({detail})") from exc
+    return following
+
+
 def run_plan(plan: Plan[T], client: SyncApiClient) -> T:
     """Drive a plan with the sync client."""
+    call: ApiCall | None = None
     reply: Any = None
     error: PipelineApiError | None = None
     while True:
-        try:
-            call = plan.throw(error) if error is not None else plan.send(reply)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        reply, error = None, None
+        step = _advance(plan, client, call, reply, error)
+        if isinstance(step, _Returned):
+            return step.value
+        call, reply, error = step, None, None
         try:
             reply = client.send(call)
         except PipelineApiError as exc:
@@ -491,14 +549,14 @@ def run_plan(plan: Plan[T], client: SyncApiClient) -> T:
 
 async def arun_plan(plan: Plan[T], client: AsyncApiClient) -> T:
     """Drive the same plan with the async client."""
+    call: ApiCall | None = None
     reply: Any = None
     error: PipelineApiError | None = None
     while True:
-        try:
-            call = plan.throw(error) if error is not None else plan.send(reply)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        reply, error = None, None
+        step = _advance(plan, client, call, reply, error)
+        if isinstance(step, _Returned):
+            return step.value
+        call, reply, error = step, None, None
         try:
             reply = await client.send(call)
         except PipelineApiError as exc:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_provider_pipelines.core.errors import redact, shorten
 
 
 class RunState(enum.StrEnum):
@@ -72,3 +75,27 @@ class RunStatus:
     @property
     def terminal(self) -> bool:
         return self.state.terminal
+
+    def sanitized(self, secrets: Iterable[str]) -> RunStatus:
+        """
+        This status fit to travel in trigger events, logs and error messages, which is where the state,
+        the details and the progress (all read from a reply) go: secrets taken out, texts capped (a
+        reply may hold megabytes where a state was due), and numbers JSON cannot carry (NaN,
+        Infinity) made null. Itself when nothing had to change.
+        """
+        secrets = list(secrets)
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                return shorten(redact(value, secrets))
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            if isinstance(value, Mapping):
+                return {clean(k): clean(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [clean(v) for v in value]
+            return value
+
+        progress = clean(self.progress) if self.progress is not None else None
+        cleaned = RunStatus(clean(self.raw_state), self.state, clean(dict(self.details)), progress)
+        return self if repr(cleaned) == repr(self) else cleaned

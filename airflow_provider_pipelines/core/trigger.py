@@ -96,24 +96,37 @@ class PipelineRunTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Exactly one event, whatever happens: a failure while watching is an ``error`` event."""
         watcher = self.watcher()
         try:
-            async with self.hook.async_client() as client:
-                while True:
-                    outcome = watcher.expired()
-                    if outcome is None:
-                        try:
-                            status = await self.hook.aget_run_status(self.run_ref, client)
-                        except PipelineApiError as exc:
-                            outcome = watcher.observe_error(exc)
-                        else:
-                            outcome = watcher.observe(status)
-                    if outcome is not None:
-                        yield TriggerEvent(outcome.to_event())
-                        return
-                    await asyncio.sleep(watcher.next_sleep())
+            outcome = await self._watch(watcher)
         except PipelineError as exc:
-            yield TriggerEvent(WaitOutcome("error", self.run_ref, watcher.last_raw, str(exc)).to_event())
+            outcome = WaitOutcome("error", self.run_ref, watcher.last_raw, str(exc))
+        except Exception as exc:
+            # A bug must fail this task with a message, not escape into the triggerer; its text may
+            # quote a reply, so it goes to the (masked) log and the event names only its type.
+            self.log.exception("%s: unexpected error while watching", watcher.label)
+            unexpected = type(exc).__name__
+            message = (
+                f"{watcher.label} could not be watched: unexpected {unexpected} (see the triggerer's log)"
+            )
+            outcome = WaitOutcome("error", self.run_ref, watcher.last_raw, message)
+        yield TriggerEvent(outcome.to_event())
+
+    async def _watch(self, watcher: RunWatcher) -> WaitOutcome:
+        async with self.hook.async_client() as client:
+            while True:
+                outcome = watcher.expired()
+                if outcome is None:
+                    try:
+                        status = await self.hook.aget_run_status(self.run_ref, client)
+                    except PipelineApiError as exc:
+                        outcome = watcher.observe_error(exc)
+                    else:
+                        outcome = watcher.observe(status)
+                if outcome is not None:
+                    return outcome
+                await asyncio.sleep(watcher.next_sleep())
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a user killed the deferred task, so stop the remote run (never on restarts)."""

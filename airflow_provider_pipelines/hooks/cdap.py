@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Plan, as_bool, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -150,13 +151,13 @@ class CdapHook(PipelineHook):
         item = reply[0] if isinstance(reply, list) and reply and isinstance(reply[0], Mapping) else None
         if item is None:
             raise PipelineApiError(self.platform, call.name, 200, f"unexpected reply: {str(reply)[:200]!r}")
-        run_id = item.get("runId")
+        run_id = reply_id(item.get("runId"))
         status = item.get("statusCode", 200)
-        if not run_id or status != 200:
+        if run_id is None or status != 200:
             message = item.get("error") or "the reply carries no run id"
-            code = int(status) if isinstance(status, int) or str(status).isdigit() else 200
+            code = int(status) if re.fullmatch(r"[1-5][0-9][0-9]", str(status)) else 200
             raise PipelineApiError(self.platform, call.name, code, f"{pipeline_name}: {message}")
-        return str(run_id)
+        return run_id
 
     def get_run_plan(
         self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
@@ -303,18 +304,20 @@ class CdapHook(PipelineHook):
         pipeline_type = run_spec.get("pipeline_type", "batch")
         runs = yield from self.list_runs_plan(name, namespace, pipeline_type, limit=25)
         for record in runs:
-            if runtime_args_of(record).get(MARKER_ARG) == marker and record.get("runid"):
-                return self.run_ref(name, str(record["runid"]), namespace, pipeline_type)
+            run_id = reply_id(record.get("runid"))
+            if run_id is not None and runtime_args_of(record).get(MARKER_ARG) == marker:
+                return self.run_ref(name, run_id, namespace, pipeline_type)
         return None
 
 
 def runtime_args_of(record: Mapping[str, Any]) -> dict[str, Any]:
     """A run record's runtime arguments, which CDAP stores as a JSON string inside ``properties``."""
-    raw = (record.get("properties") or {}).get("runtimeArgs")
+    properties = record.get("properties")
+    raw = properties.get("runtimeArgs") if isinstance(properties, Mapping) else None
     if isinstance(raw, Mapping):
         return dict(raw)
     try:
-        parsed = json.loads(raw) if raw else {}
-    except (TypeError, ValueError):
+        parsed = json.loads(raw) if isinstance(raw, str) and raw else {}
+    except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}

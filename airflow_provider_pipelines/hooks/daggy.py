@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -40,8 +41,23 @@ def tag_with_marker(tag: str | None, marker: str) -> str:
     return f"{tag} {suffix}" if tag else suffix
 
 
-def task_counts(task_states: Mapping[str, Any]) -> dict[str, int]:
-    return dict(sorted(Counter(str(state) for state in task_states.values()).items()))
+def task_counts(task_states: Any) -> dict[str, int]:
+    states = task_states.values() if isinstance(task_states, Mapping) else ()
+    return dict(sorted(Counter(str(state) for state in states).items()))
+
+
+def last_mapping(items: Any) -> Mapping[str, Any]:
+    """The last entry of a reply's list when it is an object (a state change, a task attempt), else {}."""
+    last = items[-1] if isinstance(items, list) and items else None
+    return last if isinstance(last, Mapping) else {}
+
+
+def run_number(value: Any) -> int | None:
+    """A Daggy run id from a reply: an integer, or a string of ASCII digits."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    return int(text) if re.fullmatch(r"[0-9]{1,30}", text) else None
 
 
 def format_counts(counts: Mapping[str, int]) -> str:
@@ -120,12 +136,12 @@ class DaggyHook(PipelineHook):
     def submit_plan(self, dag_spec: Mapping[str, Any]) -> Plan[int]:
         call = ApiCall("submit DAG", "POST", url_path("v1", "dagrun"), json=dict(dag_spec), idempotent=False)
         reply = self._expect_mapping(call.name, (yield call))
-        run_id = reply.get("runID")
-        if isinstance(run_id, bool) or not isinstance(run_id, int | str) or not str(run_id).isdigit():
+        run_id = run_number(reply.get("runID"))
+        if run_id is None:
             raise PipelineApiError(
                 self.platform, call.name, 200, f"the reply carries no runID: {reply!r:.200}"
             )
-        return int(run_id)
+        return run_id
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
         reply = yield ApiCall("get run", "GET", self._run_path(run_id))
@@ -214,12 +230,10 @@ class DaggyHook(PipelineHook):
 
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
         document = yield from self.get_run_plan(run["run_id"])
-        changes = document.get("dagStateChanges") or []
-        last = changes[-1] if changes and isinstance(changes[-1], Mapping) else {}
-        raw = str(last.get("state") or "")
+        raw = str(last_mapping(document.get("dagStateChanges")).get("state") or "")
         if not raw:
             raw = yield from self.get_run_state_plan(run["run_id"])
-        counts = task_counts(document.get("taskStates") or {})
+        counts = task_counts(document.get("taskStates"))
         return RunStatus(raw, self.state_map.classify(raw), {"task_counts": counts}, format_counts(counts))
 
     def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
@@ -227,15 +241,17 @@ class DaggyHook(PipelineHook):
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         document = yield from self.get_run_plan(run["run_id"])
-        states = document.get("taskStates") or {}
-        attempts = document.get("taskAttempts") or {}
+        states = document.get("taskStates")
+        attempts = document.get("taskAttempts")
+        attempts = attempts if isinstance(attempts, Mapping) else {}
         lines: list[str] = []
         failed: list[str] = []
-        for name, state in sorted(states.items()):
+        for name, state in sorted(states.items() if isinstance(states, Mapping) else ()):
             if state not in FAILED_TASK_STATES:
                 continue
-            tries = attempts.get(name) or []
-            last = tries[-1] if tries and isinstance(tries[-1], Mapping) else {}
+            tries = attempts.get(name)
+            tries = tries if isinstance(tries, list) else []
+            last = last_mapping(tries)
             rc = last.get("rc")
             failed.append(f"{name} ({state}{f', rc {rc}' if rc is not None else ''})")
             lines.append(f"task {name}: {state}, attempt {len(tries)}, rc {rc}")
@@ -248,8 +264,9 @@ class DaggyHook(PipelineHook):
     def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
         runs = yield from self.list_runs_plan(all_runs=True)
         suffix = f"[airflow:{marker}]"
-        matches = [r for r in runs if str(r.get("tag") or "").endswith(suffix) and r.get("runID") is not None]
-        if not matches:
-            return None
-        newest = max(matches, key=lambda r: int(r["runID"]))
-        return self.run_ref(newest["runID"])
+        numbers = [
+            number
+            for r in runs
+            if str(r.get("tag") or "").endswith(suffix) and (number := run_number(r.get("runID"))) is not None
+        ]
+        return self.run_ref(max(numbers)) if numbers else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
 from airflow_provider_pipelines.core.apim_auth import ApimAuth
 from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -73,13 +74,22 @@ ENOS_STATES = StateMap(
 )
 FAILED_FLOW_STATUSES = {-1, 4, 7, 8}
 STREAMING_STATUSES = ("PUBLISHED", "RUNNING", "PAUSED", "STOPPED")
+MAX_PIPELINE_PAGES = 1000
 
 
 def flow_status_name(status: Any) -> str:
-    try:
-        return FLOW_STATUS_NAMES.get(int(status), f"STATUS_{status}")
-    except (TypeError, ValueError):
+    """A flow status code's name (``1`` → ``SUCCESS``); what is not an integer code stays as it is."""
+    number = _as_int(status)
+    if number is None:
         return str(status)
+    return FLOW_STATUS_NAMES.get(number, f"STATUS_{status}")
+
+
+def flow_tasks(instance: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The tasks of a flow instance's ``graph``."""
+    graph = instance.get("graph")
+    tasks = graph.get("tasks") if isinstance(graph, Mapping) else None
+    return [task for task in tasks if isinstance(task, Mapping)] if isinstance(tasks, list) else []
 
 
 class EnosHook(PipelineHook):
@@ -175,23 +185,29 @@ class EnosHook(PipelineHook):
         call = self._call(
             "list pipelines", "GET", f"{STREAMING}/pipelines", {"pageSize": page_size, "pageNo": page_no}
         )
-        data = self._data(call.name, (yield call)) or {}
-        pipelines = [dict(p) for p in data.get("pipelines") or [] if isinstance(p, Mapping)]
-        return int(data.get("count") or 0), pipelines
+        data = self._data(call.name, (yield call))
+        if data is not None and not isinstance(data, Mapping):
+            raise PipelineApiError(self.platform, call.name, 200, f"unexpected data: {str(data)[:200]!r}")
+        data = data or {}
+        listed = data.get("pipelines")
+        pipelines = [dict(p) for p in listed if isinstance(p, Mapping)] if isinstance(listed, list) else []
+        return max(0, _as_int(data.get("count")) or 0), pipelines
 
     def find_pipeline_plan(self, pipeline_id: str) -> Plan[dict[str, Any]]:
         """A pipeline's entry in the paged pipeline list (there is no per-pipeline status call)."""
-        page, seen = 1, 0
+        page, seen = 1, set[str]()
         while True:
             count, pipelines = yield from self.list_pipelines_plan(page)
             for entry in pipelines:
                 if str(entry.get("pipelineId")) == str(pipeline_id):
                     return entry
-            seen += len(pipelines)
-            if not pipelines or seen >= count:
+            listed = {str(entry.get("pipelineId")) for entry in pipelines}
+            # A page with nothing new (a server that ignores pageNo) ends the search like the last page.
+            if not listed - seen or len(seen | listed) >= count or page >= MAX_PIPELINE_PAGES:
                 raise PipelineApiError(
                     self.platform, "find pipeline", 404, f"pipeline {pipeline_id} is not in the list"
                 )
+            seen |= listed
             page += 1
 
     def offset_lag_plan(self, pipeline_id: str) -> Plan[Any]:
@@ -210,13 +226,13 @@ class EnosHook(PipelineHook):
         call = self._call(
             "trigger flow", "POST", f"{FLOWS}/flows", self._flow_params(action), json=body, idempotent=False
         )
-        data = self._data(call.name, (yield call)) or {}
-        instance = data.get("flowInstanceId") if isinstance(data, Mapping) else None
-        if not instance:
+        data = self._data(call.name, (yield call))
+        instance = reply_id(data.get("flowInstanceId")) if isinstance(data, Mapping) else None
+        if instance is None:
             raise PipelineApiError(
                 self.platform, call.name, 200, f"the reply carries no flowInstanceId: {data!r:.200}"
             )
-        return str(instance)
+        return instance
 
     def get_flow_instance_plan(self, instance_id: str) -> Plan[dict[str, Any]]:
         params = {**self._flow_params("get"), "flowInstId": instance_id}
@@ -322,9 +338,8 @@ class EnosHook(PipelineHook):
             return RunStatus(raw, self.streaming_state(raw, run), {"pipelineName": entry.get("pipelineName")})
         instance = yield from self.get_flow_instance_plan(run["run_id"])
         raw = flow_status_name(instance.get("status"))
-        tasks = [t for t in (instance.get("graph") or {}).get("tasks") or [] if isinstance(t, Mapping)]
         counts: dict[str, int] = {}
-        for task in tasks:
+        for task in flow_tasks(instance):
             name = flow_status_name(task.get("status"))
             counts[name] = counts.get(name, 0) + 1
         progress = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or None
@@ -343,8 +358,8 @@ class EnosHook(PipelineHook):
             return [f"pipeline {run['run_id']} did not reach {run.get('target', 'RUNNING')}"]
         instance = yield from self.get_flow_instance_plan(run["run_id"])
         lines = []
-        for task in (instance.get("graph") or {}).get("tasks") or []:
-            if isinstance(task, Mapping) and _as_int(task.get("status")) in FAILED_FLOW_STATUSES:
+        for task in flow_tasks(instance):
+            if _as_int(task.get("status")) in FAILED_FLOW_STATUSES:
                 lines.append(
                     f"task {task.get('name') or task.get('taskId')}: {flow_status_name(task.get('status'))}"
                 )
@@ -357,7 +372,11 @@ class EnosHook(PipelineHook):
 
 
 def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """An integer from a reply: an int, or a string of digits (``"-1"``); not a boolean, a float..."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+        return int(value)
+    return None

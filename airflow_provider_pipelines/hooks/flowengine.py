@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.connection_types import FLOWENGINE_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -56,6 +56,11 @@ def records_of(data: Any) -> list[dict[str, Any]]:
                 data = data[key]
                 break
     return [dict(item) for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+
+
+def mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The objects in a reply's list (nodes, tasks); none when it is not a list."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
 def multipart(path: str | Path, field: str = "file") -> tuple[bytes, str]:
@@ -122,16 +127,17 @@ class FlowEngineHook(PipelineHook):
         info = self._data(
             "get engine info", (yield self._call("get engine info", "GET", "/engine-manager/v1/k8s/info/"))
         )
-        path = "/" + str((info or {}).get("url") or "").strip("/")
+        url = info.get("url") if isinstance(info, Mapping) else None
+        path = "/" + url.strip("/") if isinstance(url, str) else "/"
         if path == "/":
             raise PipelineApiError(self.platform, "get engine info", 200, f"no engine url in {info!r:.200}")
         param = self._data(
             "get engine id", (yield self._call("get engine id", "GET", path + "/kernel/v1/system/getParam"))
         )
-        engine_id = (param or {}).get("engineId")
+        engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
         if engine_id is None:
             raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
-        self._engine = Engine(path, str(engine_id))
+        self._engine = Engine(path, engine_id)
         return self._engine
 
     def _kernel(self, name: str, method: str, *segments: object, **kw: Any) -> Plan[Any]:
@@ -156,7 +162,7 @@ class FlowEngineHook(PipelineHook):
             json=dict(template),
             idempotent=False,
         )
-        return dict(data or {})
+        return self._detail("create pipeline", data)
 
     def upload_file_plan(self, path: str | Path) -> Plan[Any]:
         body, content_type = multipart(path)
@@ -190,7 +196,15 @@ class FlowEngineHook(PipelineHook):
         data = yield from self._kernel(
             "update pipeline", "PUT", "pipeline", "template", ENGINE_ID, "update", json=dict(detail)
         )
-        return dict(data or {})
+        return self._detail("update pipeline", data)
+
+    def _detail(self, name: str, data: Any) -> dict[str, Any]:
+        """A pipeline detail from a reply's ``data`` (none: {})."""
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            raise PipelineApiError(self.platform, name, 200, f"unexpected data: {str(data)[:200]!r}")
+        return dict(data)
 
     def set_schedule_plan(self, pipeline_id: int | str, enabled: bool) -> Plan[Any]:
         if enabled:
@@ -225,7 +239,7 @@ class FlowEngineHook(PipelineHook):
             json=dict(node_params or {}),
             idempotent=False,
         )
-        return dict(data) if isinstance(data, Mapping) and data.get("id") is not None else None
+        return dict(data) if isinstance(data, Mapping) and reply_id(data.get("id")) is not None else None
 
     def history_plan(
         self, pipeline_id: int | str, page: int = 1, size: int = 10
@@ -319,13 +333,17 @@ class FlowEngineHook(PipelineHook):
     @staticmethod
     def node_ids_by_name(detail: Mapping[str, Any]) -> dict[str, str]:
         """Each node's id, under its id, its name and its title."""
-        nodes = (detail.get("data") or {}).get("nodes") or detail.get("nodes") or []
+        inner = detail.get("data")
+        nodes = mappings(inner.get("nodes") if isinstance(inner, Mapping) else None) or mappings(
+            detail.get("nodes")
+        )
         names: dict[str, str] = {}
         for node in nodes:
-            if isinstance(node, Mapping) and node.get("nodeId"):
+            node_id = reply_id(node.get("nodeId"))
+            if node_id is not None:
                 for key in ("name", "title", "nodeId"):
                     if node.get(key):
-                        names[str(node[key])] = str(node["nodeId"])
+                        names[str(node[key])] = node_id
         return names
 
     def resolve_node_params(self, pipeline_id: int | str, node_params: Mapping[str, Any]) -> dict[str, Any]:
@@ -348,9 +366,8 @@ class FlowEngineHook(PipelineHook):
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
         record = yield from self.get_run_plan(run["run_id"])
         raw = str(record.get("status") or "")
-        nodes = [n for n in record.get("nodes") or [] if isinstance(n, Mapping)]
         counts: dict[str, int] = {}
-        for node in nodes:
+        for node in mappings(record.get("nodes")):
             counts[str(node.get("status"))] = counts.get(str(node.get("status")), 0) + 1
         progress = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else None
         return RunStatus(raw, self.state_map.classify(raw), {"nodes": counts}, progress)
@@ -361,10 +378,8 @@ class FlowEngineHook(PipelineHook):
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         record = yield from self.get_run_plan(run["run_id"])
         lines = []
-        for node in record.get("nodes") or []:
-            if isinstance(node, Mapping) and any(
-                w in str(node.get("status", "")).lower() for w in FAILED_NODE_WORDS
-            ):
+        for node in mappings(record.get("nodes")):
+            if any(w in str(node.get("status", "")).lower() for w in FAILED_NODE_WORDS):
                 lines.append(
                     f"node {node.get('nodeId')}: {node.get('status')}: {node.get('msg') or ''}".rstrip(": ")
                 )
@@ -380,7 +395,7 @@ class FlowEngineHook(PipelineHook):
         """
         known = {str(run_id) for run_id in before}
         runs = yield from self.history_plan(pipeline_id, 1, 20)
-        new = [r for r in runs if str(r.get("id")) not in known]
+        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
         if len(new) > 1:
             mine = [r for r in new if r.get("params") == dict(node_params)]
             new = mine if len(mine) == 1 else new

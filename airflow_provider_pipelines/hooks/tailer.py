@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from airflow_provider_pipelines.core.firebase_auth import (
     ExpiringJwtAuth,
     FirebaseRefreshTokenAuth,
 )
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Expect, Plan
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -101,7 +102,9 @@ class TailerHook(PipelineHook):
                     "a refresh_token needs the Firebase web API key in the firebase_api_key extra"
                 )
             token_url = str(extras.get("firebase_token_url") or FIREBASE_TOKEN_URL)
-            return FirebaseRefreshTokenAuth(str(refresh_token), str(api_key), token_url)
+            return FirebaseRefreshTokenAuth(
+                str(refresh_token), str(api_key), token_url, platform=self.platform
+            )
         if conn.password:
             return ExpiringJwtAuth(conn.password, self.platform, self.conn_id)
         raise ValueError("set a JWT in the password, or the refresh_token and firebase_api_key extras")
@@ -134,14 +137,14 @@ class TailerHook(PipelineHook):
                 raise PipelineApiError(self.platform, name, 200, "Tailer answered KO")
             try:
                 reply = json.loads(reply)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise PipelineApiError(
                     self.platform, name, 200, f"unexpected reply: {text[:200]!r}"
                 ) from None
         if isinstance(reply, Mapping):
             code = reply.get("code", 200)
             if str(code) != "200":
-                status = int(code) if str(code).isdigit() else 200
+                status = int(code) if re.fullmatch(r"[1-5][0-9][0-9]", str(code)) else 200
                 raise PipelineApiError(self.platform, name, status, str(reply.get("message") or reply))
             return dict(reply)
         return {"reply": reply}
@@ -163,12 +166,12 @@ class TailerHook(PipelineHook):
             idempotent=False,
         )
         reply = yield call
-        run_id = reply.get("run_id") if isinstance(reply, Mapping) else None
-        if not run_id:
+        run_id = reply_id(reply.get("run_id")) if isinstance(reply, Mapping) else None
+        if run_id is None:
             raise PipelineApiError(
                 self.platform, call.name, 200, f"the reply carries no run_id: {str(reply)[:200]!r}"
             )
-        return str(run_id)
+        return run_id
 
     def check_run_status_plan(
         self, job: Mapping[str, str], job_id: str, run_id: str

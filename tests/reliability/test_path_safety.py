@@ -248,7 +248,9 @@ def test_cdap_hostile_pipeline_names_and_run_ids(cdap_emulator: Any, monkeypatch
 
     for name, run_id in decoys.items():
         (run,) = emulator.runs("default", name)
-        assert (run["runid"], run["status"]) == (run_id, "RUNNING"), f"decoy {name} was touched"
+        # Not stopped (STOPPING, KILLED): still on its way, however far it got while the test ran.
+        assert run["runid"] == run_id, f"decoy {name} was touched"
+        assert run["status"] in ("PENDING", "STARTING", "RUNNING"), f"decoy {name} was touched"
     stats = emulator.stats()
     assert stats["program_level_stops"] == 0
     expected_starts = {f"default/{n}": 2 for n in HOSTILE} | {f"default/{n}": 1 for n in decoys}

@@ -63,7 +63,8 @@ class RefreshingTokenAuth(Auth):
     A token obtained from somewhere, cached, and refreshed ``refresh_margin`` seconds before it expires.
 
     Subclasses implement :meth:`fetch_token` (blocking). The async path runs it in a thread so the
-    triggerer's event loop is never blocked; one refresh at a time per instance.
+    triggerer's event loop is never blocked; one refresh at a time per instance, which every waiting
+    coroutine of the loop shares.
     """
 
     refresh_margin: float = 300.0
@@ -73,6 +74,7 @@ class RefreshingTokenAuth(Auth):
         self._expires_at: float = 0.0
         self._lock = threading.Lock()
         self._seen: list[str] = []
+        self._refreshing: asyncio.Future[str] | None = None
 
     def fetch_token(self) -> tuple[str, float | None]:
         """Return a fresh token and its expiry as epoch seconds (None when unknown)."""
@@ -101,7 +103,13 @@ class RefreshingTokenAuth(Auth):
     async def atoken(self) -> str:
         if self._fresh() and self._token:
             return self._token
-        return await asyncio.to_thread(self._refresh)
+        # The triggers of a connection share this auth: when the token expires, they all wait for
+        # one refresh instead of each queueing a thread. shield: one cancelled trigger must not
+        # cancel the refresh the others wait for.
+        refreshing = self._refreshing
+        if refreshing is None or refreshing.done() or refreshing.get_loop() is not asyncio.get_running_loop():
+            refreshing = self._refreshing = asyncio.ensure_future(asyncio.to_thread(self._refresh))
+        return await asyncio.shield(refreshing)
 
     def headers(self, request: OutgoingRequest) -> dict[str, str]:
         return self.header_value(self.token())

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from airflow_provider_pipelines.core.compat import AirflowException
 
-_MAX_MESSAGE = 500
+MAX_MESSAGE = 500
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -19,12 +19,12 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def shorten(text: str, limit: int = _MAX_MESSAGE) -> str:
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
     """``text`` cut to ``limit`` characters (the last one an ellipsis when cut)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summarize(body: str, limit: int = _MAX_MESSAGE) -> str:
+def summarize(body: str, limit: int = MAX_MESSAGE) -> str:
     """One readable line from a server reply: HTML tags dropped, whitespace folded, length capped."""
     # Only the start of a huge reply can be shown: fold a bounded prefix, not megabytes.
     return shorten(_SPACE.sub(" ", _TAG.sub(" ", body[: limit * 20])).strip(), limit)

@@ -126,9 +126,18 @@ class PipelineHook(BaseHook):
 
     @asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncApiClient]:
-        """One aiohttp session for as long as the block runs (a trigger's whole life)."""
-        settings, auth = await self._aconfigure()
-        async with AsyncApiClient(self.platform, settings, auth) as client:
+        """
+        The connection's async client for as long as the block runs (a trigger's whole life): one
+        aiohttp session and one auth (one cached token) shared by every block of the same hook class
+        and connection on this event loop (:mod:`~airflow_provider_pipelines.core.client_pool`).
+        """
+        from airflow_provider_pipelines.core.client_pool import shared_client
+
+        async def open_client() -> AsyncApiClient:
+            settings, auth = await self._aconfigure()
+            return await AsyncApiClient(self.platform, settings, auth).__aenter__()
+
+        async with shared_client((type(self), self.conn_id), open_client) as client:
             yield client
 
     def run(self, plan: Plan[T]) -> T:
@@ -161,7 +170,7 @@ class PipelineHook(BaseHook):
         return self.run(self.run_status_plan(run)).sanitized(self.client.secrets())
 
     async def aget_run_status(self, run: Mapping[str, Any], client: AsyncApiClient) -> RunStatus:
-        return (await self.arun(self.run_status_plan(run), client)).sanitized(client.secrets())
+        return (await arun_plan(self.run_status_plan(run), client)).sanitized(client.secrets())
 
     def cancel_run(self, run: Mapping[str, Any]) -> None:
         self.run(self.cancel_plan(run))

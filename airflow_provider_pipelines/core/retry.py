@@ -64,29 +64,38 @@ class RetryPolicy:
         ceiling = min(self.max_wait, self.initial_wait * (2 ** max(0, attempt - 1)))
         return random.uniform(0, ceiling)
 
-    def wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
+    def wait_after(self, error: BaseException | None, attempt: int) -> float:
+        """Seconds to wait after try ``attempt`` failed with ``error``: its ``Retry-After``, else backoff."""
         if isinstance(error, PipelineApiError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
-        return self.backoff(state.attempt_number)
+        return self.backoff(attempt)
 
-    def tenacity_kwargs(self, idempotent: bool) -> dict[str, Any]:
-        """Arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: one policy for both clients."""
+    def should_retry(self, error: BaseException, idempotent: bool) -> bool:
+        """Whether a call that failed with ``error`` is worth another try (attempts aside)."""
+        if not isinstance(error, PipelineApiError) or not error.retryable:
+            return False
+        if error.retry_after is not None and error.retry_after > self.max_retry_after:
+            return False
+        if idempotent:
+            return True
+        # A start must not run twice: repeat it only when the server surely did not act on it.
+        return not error.sent or error.status in NOT_PROCESSED_STATUSES
+
+    def tenacity_kwargs(self, idempotent: bool, tried: int = 0) -> dict[str, Any]:
+        """
+        Arguments for ``tenacity.Retrying`` / ``AsyncRetrying``: one policy for both clients. ``tried``
+        counts the tries already made before tenacity takes over (the clients make the first one
+        themselves: most calls succeed at once, and tenacity costs more CPU than the request).
+        """
         from tenacity import retry_if_exception, stop_after_attempt
 
-        def should_retry(error: BaseException) -> bool:
-            if not isinstance(error, PipelineApiError) or not error.retryable:
-                return False
-            if error.retry_after is not None and error.retry_after > self.max_retry_after:
-                return False
-            if idempotent:
-                return True
-            # A start must not run twice: repeat it only when the server surely did not act on it.
-            return not error.sent or error.status in NOT_PROCESSED_STATUSES
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self.wait_after(error, state.attempt_number + tried)
 
         return {
-            "stop": stop_after_attempt(max(1, self.attempts)),
-            "wait": self.wait,
-            "retry": retry_if_exception(should_retry),
+            "stop": stop_after_attempt(max(1, self.attempts - tried)),
+            "wait": wait,
+            "retry": retry_if_exception(lambda error: self.should_retry(error, idempotent)),
             "reraise": True,
         }

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_pipelines.core.errors import MAX_MESSAGE as MAX_TEXT
 from airflow_provider_pipelines.core.errors import redact, shorten
 
 
@@ -83,19 +84,50 @@ class RunStatus:
         reply may hold megabytes where a state was due), and numbers JSON cannot carry (NaN,
         Infinity) made null. Itself when nothing had to change.
         """
-        secrets = list(secrets)
+        secrets = [secret for secret in secrets if len(secret) >= 4]  # what redact() replaces
+        # Every poll passes through here: look before copying, as nearly every status is fit already.
+        fit = not _unfit(self.raw_state, secrets) and not _unfit(self.details, secrets)
+        if fit and (self.progress is None or not _unfit(self.progress, secrets)):
+            return self
+        progress = _clean(self.progress, secrets) if self.progress is not None else None
+        details = _clean(dict(self.details), secrets)
+        return RunStatus(_clean(self.raw_state, secrets), self.state, details, progress)
 
-        def clean(value: Any) -> Any:
-            if isinstance(value, str):
-                return shorten(redact(value, secrets))
-            if isinstance(value, float) and not math.isfinite(value):
-                return None
-            if isinstance(value, Mapping):
-                return {clean(k): clean(v) for k, v in value.items()}
-            if isinstance(value, list | tuple):
-                return [clean(v) for v in value]
-            return value
 
-        progress = clean(self.progress) if self.progress is not None else None
-        cleaned = RunStatus(clean(self.raw_state), self.state, clean(dict(self.details)), progress)
-        return self if repr(cleaned) == repr(self) else cleaned
+def _unfit(value: Any, secrets: list[str]) -> bool:
+    """Whether a value read from a reply needs :func:`_clean` (loops, not generators: it runs per poll)."""
+    kind = type(value)
+    if kind is int or kind is bool or value is None:
+        return False
+    if kind is str:
+        if len(value) > MAX_TEXT:
+            return True
+        for secret in secrets:  # noqa: SIM110
+            if secret in value:
+                return True
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, Mapping):
+        for key, item in value.items():  # noqa: SIM110
+            if _unfit(key, secrets) or _unfit(item, secrets):
+                return True
+        return False
+    if isinstance(value, list | tuple):
+        for item in value:  # noqa: SIM110
+            if _unfit(item, secrets):
+                return True
+        return False
+    return isinstance(value, str) and _unfit(str(value), secrets)  # a str subclass
+
+
+def _clean(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return shorten(redact(value, secrets), MAX_TEXT)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {_clean(k, secrets): _clean(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v, secrets) for v in value]
+    return value

@@ -114,6 +114,7 @@ class PipelineRunTrigger(BaseTrigger):
         yield TriggerEvent(outcome.to_event())
 
     async def _watch(self, watcher: RunWatcher) -> WaitOutcome:
+        sleep = watcher.first_sleep
         async with self.hook.async_client() as client:
             while True:
                 outcome = watcher.expired()
@@ -126,7 +127,8 @@ class PipelineRunTrigger(BaseTrigger):
                         outcome = watcher.observe(status)
                 if outcome is not None:
                     return outcome
-                await asyncio.sleep(watcher.next_sleep())
+                await asyncio.sleep(sleep())
+                sleep = watcher.next_sleep
 
     async def on_kill(self) -> None:
         """Airflow 3.3+: a user killed the deferred task, so stop the remote run (never on restarts)."""

@@ -10,6 +10,7 @@ sensor's poke and the trigger's async loop are each a few lines around it.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -182,3 +183,12 @@ class RunWatcher:
         if self.deadline is None:
             return self.poll_interval
         return max(0.0, min(self.poll_interval, self.deadline - self.clock()))
+
+    def first_sleep(self) -> float:
+        """
+        A random share of one interval: a trigger's wait between its first read and its second.
+        Triggers deferred together (a burst of tasks, a triggerer restart) would otherwise poll
+        together for ever, each interval a burst that stalls the triggerer's event loop; so they
+        read once at once, then spread evenly over the interval.
+        """
+        return random.uniform(0.0, self.next_sleep())

@@ -189,7 +189,7 @@ def test_near_deadline_times_out_on_time(cdap: CdapEmulatorHandle) -> None:
     event = first_event(trigger_for("long_job", run_id, poll_interval=5, deadline=time.time() + 0.3))
     elapsed = time.monotonic() - started
     assert event["status"] == "timeout"
-    assert event["raw_state"] in ("PENDING", "STARTING")
+    assert event["raw_state"] in ("PENDING", "STARTING", "RUNNING")
     assert 0.25 <= elapsed < 2  # the sleep is cut at the deadline, not the 5 s poll interval
     assert status_of(cdap, run_id) not in ("KILLED", "STOPPING")  # stopping is the operator's job
 
@@ -251,3 +251,29 @@ def test_large_run_record_is_read_whole(cdap: CdapEmulatorHandle) -> None:
     event = first_event(trigger_for("sales", run_id))
     assert event["status"] == "success"
     assert cdap.stats()["faults_injected"] == {}
+
+
+def test_triggers_of_one_connection_share_one_connection_pool(
+    cdap: CdapEmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in a triggerer: many triggers of one connection in one event loop share a pool of at most
+    # max_connections connections, and the pool closes when the last trigger ends.
+    connect(monkeypatch, cdap.url, "cdap_pool", max_connections=3)
+    hook = CdapHook("cdap_pool")
+    run_ids = [hook.start_pipeline(f"job{i}") for i in range(40)]
+    cdap.emulator.core.stats.reset()
+
+    async def main() -> list[dict[str, Any]]:
+        from airflow_provider_pipelines.core.client_pool import open_clients
+
+        triggers = [trigger_for(f"job{i}", run_id, "cdap_pool") for i, run_id in enumerate(run_ids)]
+        events = await asyncio.gather(*(_first_event(t) for t in triggers))
+        assert open_clients() == 0
+        return events
+
+    events = asyncio.run(asyncio.wait_for(main(), timeout=30))
+    assert [e["status"] for e in events] == ["success"] * 40
+    assert [e["run"]["run_id"] for e in events] == run_ids
+    stats = cdap.stats()
+    assert stats["requests"]["GET get_run"] >= 40
+    assert 1 <= len(stats["client_ports"]) <= 3  # 40 triggers, at most 3 connections

@@ -268,3 +268,21 @@ def test_backoff_waits_between_tries() -> None:
     assert len(sleeps) == 3
     assert 0 <= sleeps[0] <= 0.5
     assert all(0 <= s <= 0.75 for s in sleeps[1:])
+
+
+def test_tenacity_takes_over_after_tries_already_made() -> None:
+    # The clients make the first try themselves and hand the rest to tenacity: the total stays the same.
+    policy = RetryPolicy(attempts=4, initial_wait=1.0, max_wait=100.0)
+    tries = 0
+    sleeps: list[float] = []
+
+    def call() -> str:
+        nonlocal tries
+        tries += 1
+        raise err(503)
+
+    with pytest.raises(PipelineApiError):
+        Retrying(**policy.tenacity_kwargs(True, tried=1), sleep=sleeps.append)(call)
+    assert tries == 3  # plus the client's own first try: 4
+    # Waits follow the tries' numbers (after try 2 the ceiling is 2 s, after try 3 it is 4 s).
+    assert len(sleeps) == 2 and 0 <= sleeps[0] <= 2.0 and 0 <= sleeps[1] <= 4.0

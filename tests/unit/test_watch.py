@@ -227,3 +227,13 @@ def test_state_changes_are_logged_once_with_elapsed_time(clock: Clock, log: pyte
 )
 def test_format_seconds(seconds: float, text: str) -> None:
     assert format_seconds(seconds) == text
+
+
+def test_first_sleep_spreads_triggers_over_one_interval(clock: Clock) -> None:
+    w = watcher(clock, poll_interval=10)
+    sleeps = [w.first_sleep() for _ in range(2000)]
+    assert all(0 <= s <= 10 for s in sleeps)
+    # Spread over the whole interval, not bunched: each tenth of it gets a share.
+    assert all(sum(k <= s < k + 1 for s in sleeps) > 100 for k in range(10))
+    near_deadline = watcher(clock, deadline=clock.now + 1, poll_interval=10)
+    assert all(0 <= near_deadline.first_sleep() <= 1 for _ in range(100))  # never past the deadline

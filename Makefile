@@ -6,9 +6,11 @@ TOOLS := $(VENV)/tools
 UV := $(TOOLS)/bin/uv
 AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
+BENCH := $(VENV)/bench
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: demo test lint test-af3 test-af2 system-test reliability postgres envs locks emulators clean
+.PHONY: demo test lint test-af3 test-af2 system-test reliability bench postgres envs locks emulators clean
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py
@@ -34,6 +36,11 @@ system-test: $(AF3)/.installed postgres
 # The reliability scenarios (docs/RELIABILITY.md): faults, restarts, kills, hostile input; one table.
 reliability: $(AF3)/.installed postgres
 	$(AF3)/bin/python -m pytest tests/reliability -m "live or not live" $(PYTEST_ARGS)
+
+# Poll cost, triggers at scale, DAG-parse cost and latency, next to Google's, dbt Cloud's and the http
+# provider's (installed only in the bench environment); one table, see docs/PERFORMANCE.md.
+bench: $(BENCH)/.installed
+	$(BENCH)/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 # Debian's PostgreSQL server, for the system tests (the harness starts its own on loopback).
 postgres:
@@ -65,9 +72,16 @@ $(AF2)/.installed: requirements/airflow2.lock pyproject.toml | $(UV)
 	$(UV) pip install --quiet --python $(AF2)/bin/python --no-deps -e .
 	touch $@
 
+$(BENCH)/.installed: requirements/bench.lock pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH)
+	$(UV) pip install --quiet --python $(BENCH)/bin/python -r requirements/bench.lock
+	$(UV) pip install --quiet --python $(BENCH)/bin/python --no-deps -e .
+	touch $@
+
 locks: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 requirements/airflow3.in -o requirements/airflow3.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/airflow2.in -o requirements/airflow2.lock
+	$(UV) pip compile --quiet --python-version 3.11 requirements/bench.in -o requirements/bench.lock
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .bench .reliability .pytest_cache .mypy_cache .ruff_cache

@@ -307,6 +307,11 @@ class CdapEmulator:
             runs.sort(key=lambda run: run.created, reverse=True)
             return [dict(run.record(at), namespace=run.namespace, app=run.app) for run in runs]
 
+    def run_ends(self) -> dict[str, float]:
+        """Run id -> when the run reaches its final state by its timeline (epoch seconds, maybe ahead)."""
+        with self._lock:
+            return {run.run_id: run.timeline.ends_at() for run in self._runs.values()}
+
     # ----- application -----
 
     def create_app(self) -> web.Application:
@@ -714,6 +719,10 @@ class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig
     def runs(self, namespace: str = DEFAULT_NAMESPACE, app: str | None = None) -> list[dict[str, Any]]:
         """Run records of a namespace (and app), newest first; each also carries ``namespace``/``app``."""
         return self.emulator.run_records(namespace, app)
+
+    def run_ends(self) -> dict[str, float]:
+        """Run id -> when the run reaches its final state (epoch seconds): to measure how soon it is seen."""
+        return self.emulator.run_ends()
 
     def reset(self) -> None:
         self.emulator.reset()

@@ -1,0 +1,1 @@
+"""make bench: the measurements behind docs/PERFORMANCE.md."""

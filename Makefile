@@ -74,7 +74,7 @@ $(AF2)/.installed: requirements/airflow2.lock pyproject.toml | $(UV)
 
 $(BENCH)/.installed: requirements/bench.lock pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH)
-	$(UV) pip install --quiet --python $(BENCH)/bin/python -r requirements/bench.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BENCH)/bin/python -r requirements/bench.lock
 	$(UV) pip install --quiet --python $(BENCH)/bin/python --no-deps -e .
 	touch $@
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -35,8 +36,10 @@ print(json.dumps([middle - start, end - middle]))
 
 
 def _sample(module: str) -> tuple[float, float]:
+    # With bytecode, as in a deployment: the first (unmeasured) import of each module writes it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, module], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE, module], capture_output=True, text=True, check=True, env=env
     ).stdout
     airflow_s, module_s = json.loads(out.strip().splitlines()[-1])
     return float(airflow_s), float(module_s)

@@ -81,10 +81,16 @@ def measure(
     try:
         import importlib.util
 
-        from airflow_provider_pipelines.emulators.pytest_plugin import start_cdap_emulator
+        from airflow_provider_pipelines.emulators.cdap import CdapEmulatorConfig, CdapEmulatorHandle
 
-        emulator = start_cdap_emulator(
-            pending_seconds=0.0, starting_seconds=0.0, running_seconds=run_seconds, not_found_seconds=0.0
+        emulator = CdapEmulatorHandle.start(
+            CdapEmulatorConfig(
+                pending_seconds=0.0,
+                starting_seconds=0.0,
+                running_seconds=run_seconds,
+                not_found_seconds=0.0,
+                stop_seconds=0.1,
+            )
         )
         log = home / "resumed.jsonl"
         os.environ.update(

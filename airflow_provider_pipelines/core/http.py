@@ -588,6 +588,13 @@ Plan = Generator[ApiCall, Any, T]
 """A platform operation as a generator: it yields calls, receives replies (or errors) and returns a result."""
 
 
+@functools.lru_cache(maxsize=4096)
+def get_call(name: str, path: str) -> ApiCall:
+    """``ApiCall(name, "GET", path)``, made once per path: a trigger reads the same run on every poll
+    (an ApiCall is immutable, so one instance serves every plan that reads it)."""
+    return ApiCall(name, "GET", path)
+
+
 # What a plan raises when a reply does not have the shape it reads (a list where an object was due...).
 SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError, ArithmeticError, RecursionError)
 

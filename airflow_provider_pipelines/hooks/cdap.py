@@ -11,7 +11,7 @@ from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
-from airflow_provider_pipelines.core.http import ApiCall, Plan, as_bool, url_path
+from airflow_provider_pipelines.core.http import ApiCall, Plan, as_bool, get_call, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class CdapHook(PipelineHook):
         self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
     ) -> Plan[dict[str, Any]]:
         path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id)
-        record = yield ApiCall("get run", "GET", path)
+        record = yield get_call("get run", path)
         if not isinstance(record, Mapping):
             raise PipelineApiError(self.platform, "get run", 200, f"unexpected reply: {str(record)[:200]!r}")
         return dict(record)

@@ -12,7 +12,7 @@ from airflow_provider_pipelines.connection_types import DAGGY_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
-from airflow_provider_pipelines.core.http import ApiCall, HttpSettings, Plan, url_path
+from airflow_provider_pipelines.core.http import ApiCall, HttpSettings, Plan, get_call, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class DaggyHook(PipelineHook):
         return run_id
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
-        reply = yield ApiCall("get run", "GET", self._run_path(run_id))
+        reply = yield get_call("get run", self._run_path(run_id))
         return self._expect_mapping("get run", reply)
 
     def kill_run_plan(self, run_id: int | str) -> Plan[None]:

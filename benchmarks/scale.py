@@ -20,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from benchmarks.common import api_requests, cpu_seconds, percentile, post_json, rss_kib
+from benchmarks.common import api_requests, cpu_seconds, percentile, post_json, rss_kib, start_cdap_runs
 
 TICK = 0.05
 
@@ -38,16 +38,10 @@ async def _watch(trigger: Any, ended: list[Any]) -> None:
         ended.append(event.payload)
 
 
-def _refs(url: str, runs: int) -> list[dict[str, Any]]:
-    from benchmarks.common import start_cdap_runs
-
-    return start_cdap_runs(url, runs)
-
-
 async def _run(url: str, triggers: int, poll_interval: float, intervals: int, runs: int) -> dict[str, Any]:
     from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
-    refs = _refs(url, runs)
+    refs = start_cdap_runs(url, runs)
     # Warm up what one trigger needs (imports, the connection), so it is not counted per trigger.
     warm = CdapPipelineRunTrigger(conn_id="cdap_default", run_ref=refs[0], poll_interval=poll_interval)
     async with warm.hook.async_client() as client:

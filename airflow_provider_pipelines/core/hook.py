@@ -135,7 +135,7 @@ class PipelineHook(BaseHook):
 
         async def open_client() -> AsyncApiClient:
             settings, auth = await self._aconfigure()
-            return await AsyncApiClient(self.platform, settings, auth).__aenter__()
+            return await AsyncApiClient(self.platform, settings, auth).open()
 
         async with shared_client((type(self), self.conn_id), open_client) as client:
             yield client
@@ -170,7 +170,7 @@ class PipelineHook(BaseHook):
         return self.run(self.run_status_plan(run)).sanitized(self.client.secrets())
 
     async def aget_run_status(self, run: Mapping[str, Any], client: AsyncApiClient) -> RunStatus:
-        return (await arun_plan(self.run_status_plan(run), client)).sanitized(client.secrets())
+        return (await self.arun(self.run_status_plan(run), client)).sanitized(client.secrets())
 
     def cancel_run(self, run: Mapping[str, Any]) -> None:
         self.run(self.cancel_plan(run))

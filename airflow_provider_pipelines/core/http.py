@@ -478,6 +478,10 @@ class AsyncApiClient(_ClientBase):
         self._requests: dict[tuple[str, str, str], tuple[yarl.URL, OutgoingRequest]] = {}
 
     async def __aenter__(self) -> AsyncApiClient:
+        return await self.open()
+
+    async def open(self) -> AsyncApiClient:
+        """Open the session (``async with`` does it); :meth:`close` closes it."""
         import aiohttp
 
         ssl: Any = True
@@ -554,22 +558,20 @@ class AsyncApiClient(_ClientBase):
 
     def _prepared(self, call: ApiCall) -> tuple[yarl.URL, OutgoingRequest]:
         """The call's URL and what auth may sign; kept for calls without a body, which triggers repeat."""
-        if call.data is not None or call.json is not None:
-            return self._url(call), self.outgoing(call)
         key = (call.method, call.path, query_string(call.query()) if call.params else "")
-        prepared = self._requests.get(key)
+        has_body = call.data is not None or call.json is not None
+        prepared = None if has_body else self._requests.get(key)
         if prepared is None:
-            if len(self._requests) >= 4096:
-                self._requests.clear()
-            prepared = self._requests[key] = (self._url(call), self.outgoing(call))
+            from yarl import URL
+
+            # encoded=True: yarl would otherwise decode %2E and drop dot segments (see wire_url).
+            url = URL(_joined_url(self.settings.base_url, call.path, key[2]), encoded=True)
+            prepared = (url, self.outgoing(call))
+            if not has_body:
+                if len(self._requests) >= 4096:
+                    self._requests.clear()
+                self._requests[key] = prepared
         return prepared
-
-    def _url(self, call: ApiCall) -> yarl.URL:
-        from yarl import URL
-
-        query = query_string(call.query()) if call.params else ""
-        # encoded=True: yarl would otherwise decode %2E and drop dot segments (see wire_url).
-        return URL(_joined_url(self.settings.base_url, call.path, query), encoded=True)
 
     async def _read(self, call: ApiCall, response: aiohttp.ClientResponse) -> bytes:
         limit = self.settings.max_reply_bytes

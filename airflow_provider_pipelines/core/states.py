@@ -8,8 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_pipelines.core.errors import MAX_MESSAGE as MAX_TEXT
-from airflow_provider_pipelines.core.errors import redact, shorten
+from airflow_provider_pipelines.core.errors import MAX_MESSAGE, redact, shorten
 
 
 class RunState(enum.StrEnum):
@@ -96,11 +95,8 @@ class RunStatus:
 
 def _unfit(value: Any, secrets: list[str]) -> bool:
     """Whether a value read from a reply needs :func:`_clean` (loops, not generators: it runs per poll)."""
-    kind = type(value)
-    if kind is int or kind is bool or value is None:
-        return False
-    if kind is str:
-        if len(value) > MAX_TEXT:
+    if isinstance(value, str):
+        if len(value) > MAX_MESSAGE:
             return True
         for secret in secrets:  # noqa: SIM110
             if secret in value:
@@ -114,16 +110,15 @@ def _unfit(value: Any, secrets: list[str]) -> bool:
                 return True
         return False
     if isinstance(value, list | tuple):
-        for item in value:  # noqa: SIM110
+        for item in value:
             if _unfit(item, secrets):
                 return True
-        return False
-    return isinstance(value, str) and _unfit(str(value), secrets)  # a str subclass
+    return False
 
 
 def _clean(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        return shorten(redact(value, secrets), MAX_TEXT)
+        return shorten(redact(value, secrets), MAX_MESSAGE)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):

@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -337,35 +338,13 @@ def hook_call(
     return HookCall(platform, name, call, check, healthy, shapes_of(platform, shapes))
 
 
-def cdap(
-    name: str, shapes: str, call: Callable[[CdapHook], Any], check: ResultCheck | None = None
-) -> HookCall:
-    return hook_call("cdap", name, shapes, call, check)
-
-
-def daggy(
-    name: str, shapes: str, call: Callable[[DaggyHook], Any], check: ResultCheck | None = None
-) -> HookCall:
-    return hook_call("daggy", name, shapes, call, check)
-
-
-def tailer(
-    name: str, shapes: str, call: Callable[[TailerHook], Any], check: ResultCheck | None = None
-) -> HookCall:
-    return hook_call("tailer", name, shapes, call, check)
-
-
-def flowengine(
-    name: str, shapes: str, call: Callable[[FlowEngineHook], Any], check: ResultCheck | None = None
-) -> HookCall:
-    """A FlowEngine kernel call, its engine look-up answered well."""
-    return hook_call("flowengine", name, shapes, call, check, FE_ENGINE_OK)
-
-
-def enos(
-    name: str, shapes: str, call: Callable[[EnosHook], Any], check: ResultCheck | None = None
-) -> HookCall:
-    return hook_call("enos", name, shapes, call, check)
+# One maker per platform: hook_call with the platform filled in (and FlowEngine's engine look-up
+# answered well, so that its kernel calls are the ones under test).
+cdap = partial(hook_call, "cdap")
+daggy = partial(hook_call, "daggy")
+tailer = partial(hook_call, "tailer")
+flowengine = partial(hook_call, "flowengine", healthy=FE_ENGINE_OK)
+enos = partial(hook_call, "enos")
 
 
 # Every call an operator, a sensor or "Test connection" makes, with the templates of its replies.

@@ -14,6 +14,7 @@ from airflow_provider_pipelines.core.connection_form import ConnectionForm
 from airflow_provider_pipelines.core.errors import PipelineError, redact, shorten
 from airflow_provider_pipelines.core.http import (
     AsyncApiClient,
+    ClientConfig,
     HttpSettings,
     Plan,
     SyncApiClient,
@@ -80,6 +81,7 @@ class PipelineHook(BaseHook):
         super().__init__(**kwargs)
         self.conn_id = conn_id or self.default_conn_name
         self._client: SyncApiClient | None = None
+        self.options: Mapping[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -99,9 +101,21 @@ class PipelineHook(BaseHook):
         """The connection's auth strategy. Override per platform; the default sends no credentials."""
         return Auth()
 
-    def configure(self, conn: Connection) -> tuple[HttpSettings, Auth]:
+    def options_from_connection(self, conn: Connection) -> dict[str, Any]:
+        """
+        What the platform's calls need from the connection besides settings and auth (an org id, a
+        key sent as a parameter). Override per platform; plans read it as :attr:`options`. It travels
+        with the client, so every hook sharing a triggerer's client sees the same options.
+        """
+        return {}
+
+    def configure(self, conn: Connection) -> ClientConfig:
         try:
-            return self.settings_from_connection(conn), self.auth_from_connection(conn)
+            return ClientConfig(
+                self.settings_from_connection(conn),
+                self.auth_from_connection(conn),
+                self.options_from_connection(conn),
+            )
         except (ValueError, TypeError, KeyError) as exc:
             raise PipelineError(f"{self.platform} connection {self.conn_id!r} is not usable: {exc}") from None
 
@@ -109,17 +123,17 @@ class PipelineHook(BaseHook):
     def client(self) -> SyncApiClient:
         if self._client is None:
             conn = self.get_connection(self.conn_id)
-            settings, auth = self.configure(conn)
-            self._client = SyncApiClient(self.platform, settings, auth)
+            self._client = SyncApiClient(self.platform, *self.configure(conn))
+        self.options = self._client.options
         return self._client
 
-    async def _aconfigure(self) -> tuple[HttpSettings, Auth]:
+    async def _aconfigure(self) -> ClientConfig:
         aget = getattr(BaseHook, "aget_connection", None)
         if aget is not None:
             conn = await aget(self.conn_id)
             return await asyncio.to_thread(self.configure, conn)
 
-        def lookup() -> tuple[HttpSettings, Auth]:
+        def lookup() -> ClientConfig:
             return self.configure(self.get_connection(self.conn_id))
 
         return await asyncio.to_thread(lookup)
@@ -134,8 +148,7 @@ class PipelineHook(BaseHook):
         from airflow_provider_pipelines.core.client_pool import shared_client
 
         async def open_client() -> AsyncApiClient:
-            settings, auth = await self._aconfigure()
-            return await AsyncApiClient(self.platform, settings, auth).open()
+            return await AsyncApiClient(self.platform, *await self._aconfigure()).open()
 
         async with shared_client((type(self), self.conn_id), open_client) as client:
             yield client
@@ -144,6 +157,8 @@ class PipelineHook(BaseHook):
         return run_plan(plan, self.client)
 
     async def arun(self, plan: Plan[T], client: AsyncApiClient) -> T:
+        # The client may have been opened by another hook of the connection (a shared client).
+        self.options = client.options
         return await arun_plan(plan, client)
 
     # -- the run protocol: platforms implement these plans -----------------------------------------

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_provider_pipelines.core.auth import Auth, OutgoingRequest, build_headers
@@ -245,13 +245,28 @@ def server_message(content: bytes, secrets: Iterable[str] = ()) -> str:
     return summarize(text)
 
 
-class _ClientBase:
-    """What both clients share: settings, auth, error mapping and reply decoding."""
+class ClientConfig(NamedTuple):
+    """What a connection becomes: how to reach the platform, how to sign in, and the platform's options."""
 
-    def __init__(self, platform: str, settings: HttpSettings, auth: Auth | None = None) -> None:
+    settings: HttpSettings
+    auth: Auth
+    options: Mapping[str, Any]
+
+
+class _ClientBase:
+    """What both clients share: settings, auth, options, error mapping and reply decoding."""
+
+    def __init__(
+        self,
+        platform: str,
+        settings: HttpSettings,
+        auth: Auth | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.platform = platform
         self.settings = settings
         self.auth = auth or Auth()
+        self.options: Mapping[str, Any] = dict(options or {})
         self._base_headers: dict[bool, dict[str, str]] = {}  # by "has a JSON body"; never mutated
 
     def __repr__(self) -> str:
@@ -375,8 +390,14 @@ class _ClientBase:
 class SyncApiClient(_ClientBase):
     """The worker's client: one ``requests.Session`` for the life of the hook."""
 
-    def __init__(self, platform: str, settings: HttpSettings, auth: Auth | None = None) -> None:
-        super().__init__(platform, settings, auth)
+    def __init__(
+        self,
+        platform: str,
+        settings: HttpSettings,
+        auth: Auth | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(platform, settings, auth, options)
         import requests
 
         self._session: requests.Session = requests.Session()
@@ -471,8 +492,14 @@ def _never_connected(exc: BaseException) -> bool:
 class AsyncApiClient(_ClientBase):
     """The triggerer's client: one ``aiohttp.ClientSession`` (a connection pool) while it is open."""
 
-    def __init__(self, platform: str, settings: HttpSettings, auth: Auth | None = None) -> None:
-        super().__init__(platform, settings, auth)
+    def __init__(
+        self,
+        platform: str,
+        settings: HttpSettings,
+        auth: Auth | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(platform, settings, auth, options)
         self._session: aiohttp.ClientSession | None = None
         # The same few requests, polled again and again (OutgoingRequest is immutable).
         self._requests: dict[tuple[str, str, str], tuple[yarl.URL, OutgoingRequest]] = {}

@@ -115,17 +115,19 @@ class EnosHook(PipelineHook):
 
     def __init__(self, enos_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=enos_conn_id or kwargs.pop("conn_id", None), **kwargs)
-        self._org_id: str = ""
-        self._user_id: str | None = None
 
-    def auth_from_connection(self, conn: Connection) -> Auth:
+    def options_from_connection(self, conn: Connection) -> dict[str, Any]:
         extras = conn.extra_dejson
-        if not conn.login or not conn.password:
-            raise ValueError("put the app key in the login and the app secret in the password")
         if not extras.get("org_id"):
             raise ValueError("the org_id extra is required")
-        self._org_id = str(extras["org_id"])
-        self._user_id = str(extras["user_id"]) if extras.get("user_id") else None
+        return {
+            "org_id": str(extras["org_id"]),
+            "user_id": str(extras["user_id"]) if extras.get("user_id") else None,
+        }
+
+    def auth_from_connection(self, conn: Connection) -> Auth:
+        if not conn.login or not conn.password:
+            raise ValueError("put the app key in the login and the app secret in the password")
         settings = self.settings_from_connection(conn)
         return ApimAuth(
             settings.base_url,
@@ -155,14 +157,15 @@ class EnosHook(PipelineHook):
     def _call(
         self, name: str, method: str, path: str, params: Mapping[str, Any] | None = None, **kw: Any
     ) -> ApiCall:
-        return ApiCall(name, method, path, params={**(params or {}), "orgId": self._org_id}, **kw)
+        return ApiCall(name, method, path, params={**(params or {}), "orgId": self.options["org_id"]}, **kw)
 
     def _flow_params(self, action: str) -> dict[str, Any]:
-        if not self._user_id:
+        user_id = self.options.get("user_id")
+        if not user_id:
             raise PipelineApiError(
                 self.platform, f"{action} flow", None, "batch data flows need the user_id extra"
             )
-        return {"action": action, "userId": self._user_id}
+        return {"action": action, "userId": user_id}
 
     # -- streaming -----------------------------------------------------------------------------------
 

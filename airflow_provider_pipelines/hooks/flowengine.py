@@ -94,13 +94,15 @@ class FlowEngineHook(PipelineHook):
     def __init__(self, flowengine_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=flowengine_conn_id or kwargs.pop("conn_id", None), **kwargs)
         self._engine: Engine | None = None
-        self._engine_key: str | None = None
+
+    def options_from_connection(self, conn: Connection) -> dict[str, Any]:
+        engine_key = conn.extra_dejson.get("engine_key")
+        if not engine_key:
+            raise ValueError("the engine_key extra is required")
+        return {"engine_key": str(engine_key)}
 
     def auth_from_connection(self, conn: Connection) -> Auth:
         extras = conn.extra_dejson
-        if not extras.get("engine_key"):
-            raise ValueError("the engine_key extra is required")
-        self._engine_key = str(extras["engine_key"])
         headers = headers_extra(extras.get("headers"))
         headers[USER_ID_HEADER] = str(extras.get("user_id") or "1")
         return StaticHeadersAuth(headers)
@@ -119,7 +121,9 @@ class FlowEngineHook(PipelineHook):
     def _call(
         self, name: str, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any
     ) -> ApiCall:
-        return ApiCall(name, method, path, params={**(params or {}), "engineKey": self._engine_key}, **kw)
+        return ApiCall(
+            name, method, path, params={**(params or {}), "engineKey": self.options["engine_key"]}, **kw
+        )
 
     def engine_plan(self) -> Plan[Engine]:
         if self._engine is not None:

@@ -54,6 +54,8 @@ def prepare_airflow(urls: dict[str, str]) -> None:
             "AIRFLOW_HOME": str(HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # dag.test() has no executor: no resume race to guard against (README, Known issues).
+            "AIRFLOW__PIPELINES__RESUME_GUARD_SECONDS": "0",
             **connection_env(urls),
         }
     )

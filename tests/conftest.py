@@ -27,6 +27,8 @@ os.environ.update(
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES_REGEXP": "airflow_provider_pipelines.*",
+        # dag.test() has no executor, so no resume race to guard against (test_resume_guard.py).
+        "AIRFLOW__PIPELINES__RESUME_GUARD_SECONDS": "0",
     }
 )
 os.environ.pop("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", None)

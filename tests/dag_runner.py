@@ -30,6 +30,7 @@ class DagResult:
     state: str
     states: dict[str, str]
     tries: dict[str, int]
+    ended: dict[str, float | None]  # epoch seconds
 
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
         return read_xcom(self.dag_id, self.run_id, task_id, key)
@@ -57,7 +58,8 @@ def run_dag(body: str, *, imports: str = "", dag_kwargs: str = "", dag_id: str |
         instances = dag_run.get_task_instances()
         states = {_key(ti): str(_value(ti.state)) for ti in instances}
         tries = {_key(ti): int(ti.try_number) for ti in instances}
-        return DagResult(dag_id, dag_run.run_id, str(_value(dag_run.state)), states, tries)
+        ended = {_key(ti): ti.end_date.timestamp() if ti.end_date else None for ti in instances}
+        return DagResult(dag_id, dag_run.run_id, str(_value(dag_run.state)), states, tries, ended)
     finally:
         path.unlink(missing_ok=True)
 

@@ -12,7 +12,7 @@ from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.run_store import RunStore
 from airflow_provider_pipelines.core.states import RunState
-from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+from airflow_provider_pipelines.core.trigger import PipelineRunTrigger, fire_not_before
 from airflow_provider_pipelines.core.waiting import RunWaiting
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
@@ -146,6 +146,7 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
                     success_states=self.effective_success_states(),
                     failure_states=self.failure_states,
                     cancel_on_kill=self.cancel_on_kill,
+                    fire_not_before=fire_not_before(),
                 ),
                 method_name="execute_complete",
             )

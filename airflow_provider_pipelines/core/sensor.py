@@ -9,7 +9,7 @@ from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_d
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
-from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+from airflow_provider_pipelines.core.trigger import PipelineRunTrigger, fire_not_before
 from airflow_provider_pipelines.core.waiting import RunWaiting
 from airflow_provider_pipelines.core.watch import RunWatcher
 
@@ -88,6 +88,7 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
                 success_states=self.effective_success_states(),
                 failure_states=self.failure_states,
                 cancel_on_kill=False,
+                fire_not_before=fire_not_before(),
             ),
             method_name="execute_complete",
         )

@@ -8,10 +8,38 @@ from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow_provider_pipelines.core.compat import BaseTrigger, TriggerEvent
+from airflow_provider_pipelines.core.compat import AIRFLOW_3, BaseTrigger, TriggerEvent, conf
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+
+
+def resume_guard_seconds() -> float:
+    """
+    How long after its task deferred a trigger holds its event back (0: not at all).
+
+    Airflow 3.3 fails a deferred task that resumes before the scheduler has seen the worker leave
+    the deferral (apache/airflow#72716), and a worker may take ``[workers] min_heartbeat_interval``
+    to report it. So on Airflow 3 the default is that interval plus one second; on Airflow 2 it is 0.
+    ``[pipelines] resume_guard_seconds`` overrides it (0 under ``dag.test()``, which has no executor).
+    """
+    configured = conf.get("pipelines", "resume_guard_seconds", fallback="")
+    if configured:
+        try:
+            return max(0.0, float(configured))
+        except ValueError:
+            raise PipelineError(
+                f"[pipelines] resume_guard_seconds must be a number of seconds, not {configured!r}"
+            ) from None
+    if not AIRFLOW_3:
+        return 0.0
+    return conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0) + 1.0
+
+
+def fire_not_before() -> float | None:
+    """The ``fire_not_before`` of a trigger deferred now: see :func:`resume_guard_seconds`."""
+    guard = resume_guard_seconds()
+    return time.time() + guard if guard > 0 else None
 
 
 class PipelineRunTrigger(BaseTrigger):
@@ -32,6 +60,8 @@ class PipelineRunTrigger(BaseTrigger):
     :param success_states: platform states counting as success, replacing the platform's own.
     :param failure_states: platform states counting as failure, in addition to the platform's.
     :param cancel_on_kill: cancel the remote run when a user kills the deferred task.
+    :param fire_not_before: epoch seconds before which the event is held back (from
+        :func:`fire_not_before`: a run that ends right after the deferral resumes its task safely).
     """
 
     hook_class: ClassVar[type[PipelineHook]]
@@ -46,6 +76,7 @@ class PipelineRunTrigger(BaseTrigger):
         success_states: list[str] | None = None,
         failure_states: list[str] | None = None,
         cancel_on_kill: bool = True,
+        fire_not_before: float | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -58,6 +89,7 @@ class PipelineRunTrigger(BaseTrigger):
         )
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.cancel_on_kill = cancel_on_kill
+        self.fire_not_before = fire_not_before
 
     def default_success_states(self) -> list[str] | None:
         """The platform's success states for this run when the caller gave none (None: the state map's)."""
@@ -75,6 +107,7 @@ class PipelineRunTrigger(BaseTrigger):
                 "success_states": self.success_states,
                 "failure_states": self.failure_states,
                 "cancel_on_kill": self.cancel_on_kill,
+                "fire_not_before": self.fire_not_before,
             },
         )
 
@@ -111,6 +144,9 @@ class PipelineRunTrigger(BaseTrigger):
                 f"{watcher.label} could not be watched: unexpected {unexpected} (see the triggerer's log)"
             )
             outcome = WaitOutcome("error", self.run_ref, watcher.last_raw, message)
+        held = self.fire_not_before - time.time() if self.fire_not_before is not None else 0.0
+        if held > 0:
+            await asyncio.sleep(held)
         yield TriggerEvent(outcome.to_event())
 
     async def _watch(self, watcher: RunWatcher) -> WaitOutcome:

@@ -9,6 +9,7 @@ read through Airflow's REST API (the simple auth manager with every user an admi
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -198,6 +199,24 @@ class AirflowStack:
                 tail = component.log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"airflow {component.name} exited:\n{tail}")
 
+    def explain_task(self, dag_id: str, run_id: str, task_id: str, lines: int = 12) -> str:
+        """Why a task ended as it did, for a failure message: its log tails and the scheduler's verdict."""
+        parts = []
+        task_dir = self.logs / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        for path in sorted(task_dir.glob("attempt=*.log*")):
+            events = [_log_event(line) for line in path.read_text(errors="replace").splitlines()]
+            parts.append(f"--- {path.name}\n" + "\n".join(events[-lines:]))
+        scheduler = self.components.get("scheduler")
+        if scheduler is not None and scheduler.log.exists():
+            names = (f"{dag_id}.{task_id} ", f"dag_id={dag_id}, task_id={task_id},")
+            verdicts = [
+                line[:400]
+                for line in scheduler.log.read_text(errors="replace").splitlines()
+                if any(name in line for name in names) and ("reported that" in line or "Marking task" in line)
+            ]
+            parts += ["--- scheduler", *verdicts[-lines:]]
+        return f"{dag_id}.{task_id}:\n" + "\n".join(parts)
+
     # -- REST API ----------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -312,3 +331,16 @@ class AirflowStack:
 def ti_key(ti: Mapping[str, Any]) -> str:
     index = ti.get("map_index", -1)
     return ti["task_id"] if index is None or index < 0 else f"{ti['task_id']}[{index}]"
+
+
+def _log_event(line: str) -> str:
+    """One task log line (JSON in Airflow 3) as ``time level event``."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line[:400]
+    if not isinstance(record, dict):
+        return line[:400]
+    return f"{str(record.get('timestamp', ''))[11:23]} {record.get('level', '')} {record.get('event', '')}"[
+        :400
+    ]

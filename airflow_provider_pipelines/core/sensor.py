@@ -96,7 +96,10 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         outcome = outcome_from_event(self.hook.platform, event, self.run_ref().get("run_id"))
         if outcome.kind == "timeout":
-            from airflow.exceptions import AirflowSensorTimeout
+            try:
+                from airflow.sdk.exceptions import AirflowSensorTimeout
+            except ImportError:  # Airflow 2
+                from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
 
             raise AirflowSensorTimeout(outcome.message)
         conclude(self.hook, outcome, self.log, cancel_on_timeout=False)

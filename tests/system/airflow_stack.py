@@ -341,6 +341,5 @@ def _log_event(line: str) -> str:
         return line[:400]
     if not isinstance(record, dict):
         return line[:400]
-    return f"{str(record.get('timestamp', ''))[11:23]} {record.get('level', '')} {record.get('event', '')}"[
-        :400
-    ]
+    text = f"{str(record.get('timestamp', ''))[11:23]} {record.get('level', '')} {record.get('event', '')}"
+    return text[:400]

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from typing import Any
 
-from airflow_provider_pipelines.core.auth import OutgoingRequest, RefreshingTokenAuth
+from airflow_provider_pipelines.core.auth import OutgoingRequest, RefreshingTokenAuth, finite_seconds
 from airflow_provider_pipelines.core.compat import mask_secret
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
 
 TOKEN_PATH = "/apim-token-service/v2.0/token/get"
 ENCRYPTION_REUSED = 1001
-
-
-def _lifetime(expire: Any) -> float:
-    """The token's lifetime in seconds from the reply's ``expire``; 7200 when it is not a usable number."""
-    if not expire or isinstance(expire, bool) or not isinstance(expire, int | float | str):
-        return 7200.0
-    try:
-        seconds = float(expire)
-    except (ValueError, OverflowError):
-        return 7200.0
-    return seconds if math.isfinite(seconds) else 7200.0
 
 
 def sha256_hex(text: str) -> str:
@@ -82,7 +70,8 @@ class ApimAuth(RefreshingTokenAuth):
                     raise PipelineError(
                         f"EnOS token service answered no accessToken: {self._quote(str(reply))}"
                     )
-                return token, time.time() + _lifetime(data.get("expire"))
+                # 7200 s when "expire" is missing or not a usable number
+                return token, time.time() + (finite_seconds(data.get("expire")) or 7200.0)
             if status == ENCRYPTION_REUSED and attempt == 1:
                 continue  # the same timestamp was used twice: sign again with a fresh one
             raise PipelineError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -10,6 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_pipelines.core.compat import mask_secret
+
+
+def finite_seconds(value: Any) -> float | None:
+    """A number of seconds from a token reply (a number or a numeric string), None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_pipelines.core.auth import BearerTokenAuth, OutgoingRequest, RefreshingTokenAuth
+from airflow_provider_pipelines.core.auth import (
+    BearerTokenAuth,
+    OutgoingRequest,
+    RefreshingTokenAuth,
+    finite_seconds,
+)
 from airflow_provider_pipelines.core.compat import mask_secret
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
 
@@ -25,17 +29,6 @@ def jwt_expiry(token: str) -> float | None:
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     return finite_seconds(exp)
-
-
-def finite_seconds(value: Any) -> float | None:
-    """A number of seconds from a token reply (a number or a numeric string), None when it is not one."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        seconds = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return seconds if math.isfinite(seconds) else None
 
 
 class ExpiringJwtAuth(BearerTokenAuth):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -45,6 +46,23 @@ def reply_id(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
     return None
+
+
+def reply_int(value: Any) -> int | None:
+    """An integer read from a reply: an int, or a string of digits (``"-1"``); not a boolean, a float..."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+        return int(value)
+    return None
+
+
+def reply_http_status(value: Any) -> int:
+    """An HTTP status a reply states in its body (a per-item ``statusCode``...); 200 when it states none."""
+    code = reply_int(value)
+    return code if code is not None and 100 <= code <= 599 else 200
 
 
 class PipelineHook(BaseHook):

@@ -268,6 +268,10 @@ class _ClientBase:
         self.auth = auth or Auth()
         self.options: Mapping[str, Any] = dict(options or {})
         self._base_headers: dict[bool, dict[str, str]] = {}  # by "has a JSON body"; never mutated
+        self._init_session()
+
+    def _init_session(self) -> None:
+        """Set up the client's HTTP session state (each client has its own library)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.platform}, {self.settings.base_url})"
@@ -295,9 +299,11 @@ class _ClientBase:
         if call.headers:
             base = self.base_headers(call)
         else:
-            base = self._base_headers.get(call.json is not None) or self._base_headers.setdefault(
-                call.json is not None, self.base_headers(call)
-            )
+            has_json = call.json is not None
+            cached = self._base_headers.get(has_json)
+            if cached is None:
+                cached = self._base_headers[has_json] = self.base_headers(call)
+            base = cached
         return build_headers(base, auth_headers) if auth_headers else base
 
     def error(
@@ -390,18 +396,13 @@ class _ClientBase:
 class SyncApiClient(_ClientBase):
     """The worker's client: one ``requests.Session`` for the life of the hook."""
 
-    def __init__(
-        self,
-        platform: str,
-        settings: HttpSettings,
-        auth: Auth | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(platform, settings, auth, options)
+    _session: requests.Session
+
+    def _init_session(self) -> None:
         import requests
 
-        self._session: requests.Session = requests.Session()
-        self._session.verify = settings.verify
+        self._session = requests.Session()
+        self._session.verify = self.settings.verify
 
     def close(self) -> None:
         self._session.close()
@@ -492,15 +493,10 @@ def _never_connected(exc: BaseException) -> bool:
 class AsyncApiClient(_ClientBase):
     """The triggerer's client: one ``aiohttp.ClientSession`` (a connection pool) while it is open."""
 
-    def __init__(
-        self,
-        platform: str,
-        settings: HttpSettings,
-        auth: Auth | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(platform, settings, auth, options)
-        self._session: aiohttp.ClientSession | None = None
+    _session: aiohttp.ClientSession | None
+
+    def _init_session(self) -> None:
+        self._session = None  # opened by open()
         # The same few requests, polled again and again (OutgoingRequest is immutable).
         self._requests: dict[tuple[str, str, str], tuple[yarl.URL, OutgoingRequest]] = {}
 

@@ -12,7 +12,6 @@ from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.run_store import RunStore
 from airflow_provider_pipelines.core.states import RunState
-from airflow_provider_pipelines.core.trigger import PipelineRunTrigger, fire_not_before
 from airflow_provider_pipelines.core.waiting import RunWaiting
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
@@ -70,7 +69,6 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
     """
 
     hook_class: ClassVar[type[PipelineHook]]
-    trigger_class: ClassVar[type[PipelineRunTrigger]]
     ui_color = "#e8f1fb"
 
     def __init__(
@@ -137,16 +135,8 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         not_found_until = started_at + self.not_found_grace
         if self.deferrable:
             self.defer(
-                trigger=self.trigger_class(
-                    conn_id=self.conn_id,
-                    run_ref=run,
-                    poll_interval=self.poll_interval,
-                    deadline=deadline,
-                    not_found_until=not_found_until,
-                    success_states=self.effective_success_states(),
-                    failure_states=self.failure_states,
-                    cancel_on_kill=self.cancel_on_kill,
-                    fire_not_before=fire_not_before(),
+                trigger=self.deferral_trigger(
+                    run, self.poll_interval, deadline, not_found_until, self.cancel_on_kill
                 ),
                 method_name="execute_complete",
             )

@@ -9,7 +9,6 @@ from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_d
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
-from airflow_provider_pipelines.core.trigger import PipelineRunTrigger, fire_not_before
 from airflow_provider_pipelines.core.waiting import RunWaiting
 from airflow_provider_pipelines.core.watch import RunWatcher
 
@@ -30,7 +29,6 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
     """
 
     hook_class: ClassVar[type[PipelineHook]]
-    trigger_class: ClassVar[type[PipelineRunTrigger]]
     ui_color = "#f0f6e8"
 
     def __init__(
@@ -79,16 +77,12 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
             return None
         timeout = float(self.timeout) if self.timeout is not None else None
         self.defer(
-            trigger=self.trigger_class(
-                conn_id=self.conn_id,
-                run_ref=self.run_ref(),
-                poll_interval=float(self.poke_interval),
+            trigger=self.deferral_trigger(
+                self.run_ref(),
+                float(self.poke_interval),
                 deadline=time.time() + timeout if timeout is not None else None,
                 not_found_until=self._first_start(context) + self.not_found_grace,
-                success_states=self.effective_success_states(),
-                failure_states=self.failure_states,
                 cancel_on_kill=False,
-                fire_not_before=fire_not_before(),
             ),
             method_name="execute_complete",
         )

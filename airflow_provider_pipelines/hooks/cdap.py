@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_http_status, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Plan, as_bool, get_call, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -155,8 +154,9 @@ class CdapHook(PipelineHook):
         status = item.get("statusCode", 200)
         if run_id is None or status != 200:
             message = item.get("error") or "the reply carries no run id"
-            code = int(status) if re.fullmatch(r"[1-5][0-9][0-9]", str(status)) else 200
-            raise PipelineApiError(self.platform, call.name, code, f"{pipeline_name}: {message}")
+            raise PipelineApiError(
+                self.platform, call.name, reply_http_status(status), f"{pipeline_name}: {message}"
+            )
         return run_id
 
     def get_run_plan(

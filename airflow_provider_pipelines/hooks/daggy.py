@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.connection_types import DAGGY_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_int
 from airflow_provider_pipelines.core.http import ApiCall, HttpSettings, Plan, get_call, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -53,11 +52,9 @@ def last_mapping(items: Any) -> Mapping[str, Any]:
 
 
 def run_number(value: Any) -> int | None:
-    """A Daggy run id from a reply: an integer, or a string of ASCII digits."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    text = str(value)
-    return int(text) if re.fullmatch(r"[0-9]{1,30}", text) else None
+    """A Daggy run id from a reply: a non-negative integer, or a string of its digits."""
+    number = reply_int(value)
+    return number if number is not None and number >= 0 else None
 
 
 def format_counts(counts: Mapping[str, int]) -> str:

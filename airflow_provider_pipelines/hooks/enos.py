@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,7 @@ from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
 from airflow_provider_pipelines.core.apim_auth import ApimAuth
 from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id, reply_int
 from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -79,7 +78,7 @@ MAX_PIPELINE_PAGES = 1000
 
 def flow_status_name(status: Any) -> str:
     """A flow status code's name (``1`` → ``SUCCESS``); what is not an integer code stays as it is."""
-    number = _as_int(status)
+    number = reply_int(status)
     if number is None:
         return str(status)
     return FLOW_STATUS_NAMES.get(number, f"STATUS_{status}")
@@ -145,7 +144,7 @@ class EnosHook(PipelineHook):
             raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
         code = reply.get("code")
         if str(code) != "0":
-            number = _as_int(code)
+            number = reply_int(code)
             meaning = ERROR_CODES.get(number or 0)
             message = f"code {code}: {meaning + ' — ' if meaning else ''}{reply.get('msg') or ''}".rstrip(
                 " —"
@@ -194,7 +193,7 @@ class EnosHook(PipelineHook):
         data = data or {}
         listed = data.get("pipelines")
         pipelines = [dict(p) for p in listed if isinstance(p, Mapping)] if isinstance(listed, list) else []
-        return max(0, _as_int(data.get("count")) or 0), pipelines
+        return max(0, reply_int(data.get("count")) or 0), pipelines
 
     def find_pipeline_plan(self, pipeline_id: str) -> Plan[dict[str, Any]]:
         """A pipeline's entry in the paged pipeline list (there is no per-pipeline status call)."""
@@ -362,7 +361,7 @@ class EnosHook(PipelineHook):
         instance = yield from self.get_flow_instance_plan(run["run_id"])
         lines = []
         for task in flow_tasks(instance):
-            if _as_int(task.get("status")) in FAILED_FLOW_STATUSES:
+            if reply_int(task.get("status")) in FAILED_FLOW_STATUSES:
                 lines.append(
                     f"task {task.get('name') or task.get('taskId')}: {flow_status_name(task.get('status'))}"
                 )
@@ -372,14 +371,3 @@ class EnosHook(PipelineHook):
                     if line.strip()
                 )
         return lines or [f"flow instance {run['run_id']} ended {flow_status_name(instance.get('status'))}"]
-
-
-def _as_int(value: Any) -> int | None:
-    """An integer from a reply: an int, or a string of digits (``"-1"``); not a boolean, a float..."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
-        return int(value)
-    return None

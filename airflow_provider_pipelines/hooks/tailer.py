@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from airflow_provider_pipelines.core.firebase_auth import (
     ExpiringJwtAuth,
     FirebaseRefreshTokenAuth,
 )
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_http_status, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Expect, Plan
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -144,8 +143,9 @@ class TailerHook(PipelineHook):
         if isinstance(reply, Mapping):
             code = reply.get("code", 200)
             if str(code) != "200":
-                status = int(code) if re.fullmatch(r"[1-5][0-9][0-9]", str(code)) else 200
-                raise PipelineApiError(self.platform, name, status, str(reply.get("message") or reply))
+                raise PipelineApiError(
+                    self.platform, name, reply_http_status(code), str(reply.get("message") or reply)
+                )
             return dict(reply)
         return {"reply": reply}
 

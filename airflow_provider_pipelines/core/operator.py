@@ -12,8 +12,8 @@ from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.run_store import RunStore
 from airflow_provider_pipelines.core.states import RunState
-from airflow_provider_pipelines.core.waiting import RunWaiting
-from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once
+from airflow_provider_pipelines.core.watch import WaitOutcome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -23,22 +23,6 @@ def seconds(value: float | timedelta | None) -> float | None:
     if value is None:
         return None
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def poll_until_done(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome:
-    """The worker's waiting loop around the shared :class:`RunWatcher`."""
-    while True:
-        outcome = watcher.expired()
-        if outcome is None:
-            try:
-                status = hook.get_run_status(watcher.run)
-            except PipelineApiError as exc:
-                outcome = watcher.observe_error(exc)
-            else:
-                outcome = watcher.observe(status)
-        if outcome is not None:
-            return outcome
-        time.sleep(watcher.next_sleep())
 
 
 def task_marker(context: Context) -> str:
@@ -133,15 +117,19 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         timeout = seconds(self.timeout)
         deadline = started_at + timeout if timeout is not None else None
         not_found_until = started_at + self.not_found_grace
-        if self.deferrable:
+        watcher = self.watcher(run, self.poll_interval, deadline, not_found_until)
+        if not self.deferrable:
+            return self.finish(context, poll_until_done(hook, watcher))
+        # A run that is already over (a resumed run that had ended, a very quick one) is concluded
+        # here: deferring would only have the trigger fire at once.
+        outcome = read_once(hook, watcher)
+        if outcome is None:
             self.defer(
                 trigger=self.deferral_trigger(
                     run, self.poll_interval, deadline, not_found_until, self.cancel_on_kill
                 ),
                 method_name="execute_complete",
             )
-        watcher = self.watcher(run, self.poll_interval, deadline, not_found_until)
-        outcome = poll_until_done(hook, watcher)
         return self.finish(context, outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:

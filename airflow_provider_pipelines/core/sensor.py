@@ -6,10 +6,9 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_deferrable
-from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
-from airflow_provider_pipelines.core.waiting import RunWaiting
+from airflow_provider_pipelines.core.waiting import RunWaiting, read_once
 from airflow_provider_pipelines.core.watch import RunWatcher
 
 if TYPE_CHECKING:
@@ -60,11 +59,7 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
         return self.watcher(self.run_ref(), float(self.poke_interval), None, not_found_until)
 
     def poke(self, context: Context) -> bool:
-        watcher = self.poke_watcher(context)
-        try:
-            outcome = watcher.observe(self.hook.get_run_status(watcher.run))
-        except PipelineApiError as exc:
-            outcome = watcher.observe_error(exc)
+        outcome = read_once(self.hook, self.poke_watcher(context))
         if outcome is None:
             return False
         conclude(self.hook, outcome, self.log, cancel_on_timeout=False)

@@ -13,6 +13,10 @@ from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineErr
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
+# Seconds beyond the worker's heartbeat interval: its exit and the scheduler's loops. One second was
+# not enough: in CI the report of a deferral's exit reached the scheduler 6.2 s after it.
+GUARD_MARGIN = 5.0
+
 
 def resume_guard_seconds() -> float:
     """
@@ -20,7 +24,8 @@ def resume_guard_seconds() -> float:
 
     Airflow 3.3 fails a deferred task that resumes before the scheduler has seen the worker leave
     the deferral (apache/airflow#72716), and a worker may take ``[workers] min_heartbeat_interval``
-    to report it. So on Airflow 3 the default is that interval plus one second; on Airflow 2 it is 0.
+    to report it, then the scheduler a loop or two to read the report. So on Airflow 3 the default is
+    that interval plus :data:`GUARD_MARGIN` seconds (10 s in all by default); on Airflow 2 it is 0.
     ``[pipelines] resume_guard_seconds`` overrides it (0 under ``dag.test()``, which has no executor).
     """
     configured = conf.get("pipelines", "resume_guard_seconds", fallback="")
@@ -33,7 +38,7 @@ def resume_guard_seconds() -> float:
             ) from None
     if not AIRFLOW_3:
         return 0.0
-    return conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0) + 1.0
+    return conf.getfloat("workers", "min_heartbeat_interval", fallback=5.0) + GUARD_MARGIN
 
 
 def fire_not_before() -> float | None:

@@ -1,16 +1,38 @@
-"""What the operator and the sensor share about waiting: the hook, the success states, the watcher."""
+"""What the operator and the sensor share about waiting: the hook, the success states, the watcher,
+the worker's status reads and the trigger they defer to."""
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.trigger import fire_not_before
-from airflow_provider_pipelines.core.watch import RunWatcher
+from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
 if TYPE_CHECKING:
     from airflow_provider_pipelines.core.hook import PipelineHook
     from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+
+
+def read_once(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome | None:
+    """One status read on the worker: how waiting ends if it ends now (None: keep waiting)."""
+    outcome = watcher.expired()
+    if outcome is not None:
+        return outcome
+    try:
+        status = hook.get_run_status(watcher.run)
+    except PipelineApiError as exc:
+        return watcher.observe_error(exc)
+    return watcher.observe(status)
+
+
+def poll_until_done(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome:
+    """The worker's waiting loop around the shared :class:`RunWatcher` (the trigger's is async)."""
+    while (outcome := read_once(hook, watcher)) is None:
+        time.sleep(watcher.next_sleep())
+    return outcome
 
 
 class RunWaiting:

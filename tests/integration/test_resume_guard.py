@@ -15,9 +15,8 @@ import pytest
 
 from airflow_provider_pipelines.core.compat import AIRFLOW_3
 from airflow_provider_pipelines.core.errors import PipelineError
-from airflow_provider_pipelines.core.trigger import fire_not_before, resume_guard_seconds
+from airflow_provider_pipelines.core.trigger import GUARD_MARGIN, fire_not_before, resume_guard_seconds
 from airflow_provider_pipelines.emulators.cdap import CdapEmulatorHandle
-from airflow_provider_pipelines.emulators.pytest_plugin import FAST_CDAP_TIMINGS
 from airflow_provider_pipelines.hooks.cdap import CdapHook
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 from tests.dag_runner import run_dag
@@ -28,7 +27,7 @@ GUARD = "AIRFLOW__PIPELINES__RESUME_GUARD_SECONDS"
 def test_the_guard_follows_the_workers_heartbeat_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(GUARD)
     monkeypatch.setenv("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "3")
-    assert resume_guard_seconds() == (4.0 if AIRFLOW_3 else 0.0)
+    assert resume_guard_seconds() == (3.0 + GUARD_MARGIN if AIRFLOW_3 else 0.0)
     monkeypatch.setenv(GUARD, "1.5")
     assert resume_guard_seconds() == 1.5
     before = time.time()
@@ -70,7 +69,9 @@ def test_a_trigger_holds_its_event_until_fire_not_before(cdap: CdapEmulatorHandl
 def test_a_deferred_task_resumes_after_the_guard(
     cdap: CdapEmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(GUARD, "2")
+    monkeypatch.setenv(GUARD, "3")
+    # Long enough to be still going when the operator reads it before deferring, over within the guard.
+    cdap.config.running_seconds = 1.5
     result = run_dag(
         'CdapStartPipelineOperator(task_id="start", pipeline_name="sales", deferrable=True, '
         "poll_interval=0.05)",
@@ -79,8 +80,8 @@ def test_a_deferred_task_resumes_after_the_guard(
     assert result.states == {"start": "success"}
     (run_end,) = cdap.run_ends().values()
     run_start = run_end - sum(
-        FAST_CDAP_TIMINGS[f"{phase}_seconds"] for phase in ("pending", "starting", "running")
+        getattr(cdap.config, f"{phase}_seconds") for phase in ("pending", "starting", "running")
     )
-    # The task deferred right after starting the run, which ended 0.5 s later: the event waited.
+    # The task deferred right after starting the run, which ended 1.7 s later: the event waited.
     task_end = result.ended["start"]
-    assert task_end is not None and task_end >= run_start + 2
+    assert task_end is not None and task_end >= run_start + 3

@@ -61,7 +61,17 @@ def plan(args: argparse.Namespace) -> list[tuple[str, web.Application, str, int]
     if args.command != "all":
         cli = load_cli(args.command)
         return [(cli.name, cli.create_app(args), args.host, args.port)]
-    common = {"host", "token", "fault_rate", "fault_kinds", "seed", "retry_after", "slow_seconds"}
+    common = {
+        "host",
+        "token",
+        "fault_rate",
+        "fault_kinds",
+        "seed",
+        "retry_after",
+        "slow_seconds",
+        "lost_reply_rate",
+        "lost_reply_kinds",
+    }
     apps = []
     for name in EMULATORS:
         cli = load_cli(name)

@@ -2,7 +2,8 @@
 
 An emulator is an ``aiohttp.web.Application`` whose handlers read and write one in-memory state, plus:
 
-- :class:`FaultInjector`: a middleware that answers some requests with errors, drops or delays;
+- :class:`FaultInjector`: a middleware that answers some requests with errors, drops or delays, or
+  lets a mutation act and then loses its reply (``lost-502``, ``lost-504``, ``lost-drop``);
 - :class:`RequestStats`: request counters and the last raw paths, shown by ``GET /_emulator/stats``;
 - :class:`PathGuard`: refuses a request whose raw path would not reach exactly the resource it names,
   and records each request's path parameters, decoded once from the raw path (``GET /_emulator/paths``);
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -36,11 +38,21 @@ from urllib.parse import parse_qsl, unquote
 from aiohttp import web
 
 CONTROL_PREFIX = "/_emulator/"
-FAULT_KINDS = frozenset({"500", "502", "503", "429", "drop", "malformed", "slow"})
-_SPECIAL_KINDS = frozenset({"drop", "malformed", "slow"})
+LOST_PREFIX = "lost-"
+# How a lost reply is lost: the request is carried out, then the client sees a 502, a 504 or a dropped
+# connection instead of the reply.
+LOST_REPLY_KINDS: tuple[str, ...] = ("502", "504", "drop")
+LOST_FAULT_KINDS = frozenset(LOST_PREFIX + kind for kind in LOST_REPLY_KINDS)
+# Kinds of random faults (``fault_kinds``): the request is answered before the platform acts.
+RANDOM_FAULT_KINDS = frozenset({"500", "502", "503", "429", "drop", "malformed", "slow"})
+FAULT_KINDS = RANDOM_FAULT_KINDS | LOST_FAULT_KINDS
+_SPECIAL_KINDS = frozenset({"drop", "malformed", "slow"}) | LOST_FAULT_KINDS
 MALFORMED_BODY = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gat"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Whether a request of a route changes the platform's state: ``(request, body as JSON or None) -> bool``.
+MutationCheck = Callable[[web.Request, Any], bool]
+Mutation = bool | MutationCheck
 
 
 def is_control_path(path: str) -> bool:
@@ -76,9 +88,11 @@ def _normalise_kind(kind: str | int) -> str:
 class FaultRule:
     """One scripted fault: fires on the next ``times`` requests matching ``method`` and ``path``.
 
-    ``kind`` is an HTTP status (``"503"``) or ``"drop"``, ``"malformed"``, ``"slow"``. ``path`` is a
-    regular expression searched in the request path; ``None`` matches every path, as ``method=None``
-    (or ``"*"``) matches every method.
+    ``kind`` is an HTTP status (``"503"``) or ``"drop"``, ``"malformed"``, ``"slow"`` (answered before
+    the handler runs: the platform never acts), or ``"lost-502"``, ``"lost-504"``, ``"lost-drop"`` (the
+    handler runs and the platform acts, then the reply is replaced by a 502, a 504 or a dropped
+    connection). ``path`` is a regular expression searched in the request path; ``None`` matches every
+    path, as ``method=None`` (or ``"*"``) matches every method.
     """
 
     kind: str
@@ -144,6 +158,8 @@ class FaultOptions:
     seed: int | None = None
     retry_after: float = 1.0
     slow_seconds: float = 2.0
+    lost_reply_rate: float = 0.0
+    lost_reply_kinds: tuple[str, ...] = LOST_REPLY_KINDS
 
 
 def restore_config(config: Any, initial: Any) -> None:
@@ -152,8 +168,29 @@ def restore_config(config: Any, initial: Any) -> None:
         setattr(config, item.name, copy.deepcopy(getattr(initial, item.name)))
 
 
+def _lost_rng(seed: int | None) -> random.Random:
+    """The generator of random lost replies: seeded apart from the random faults' one, so that the same
+    ``seed`` gives two independent sequences (a string seed is hashed the same in every process)."""
+    return random.Random(None if seed is None else f"lost-replies/{seed}")
+
+
+def _lost_kinds(kinds: Iterable[str | int] | str) -> tuple[str, ...]:
+    """``["502", "lost-504", "drop"]`` or ``"502,drop"`` -> ``("502", "504", "drop")``; checked."""
+    items = parse_kinds(kinds) if isinstance(kinds, str) else list(kinds)
+    chosen = tuple(str(kind).strip().lower().removeprefix(LOST_PREFIX) for kind in items)
+    unknown = sorted(set(chosen) - set(LOST_REPLY_KINDS))
+    if unknown:
+        raise ValueError(f"unknown lost reply kinds {unknown}: use {list(LOST_REPLY_KINDS)}")
+    return chosen
+
+
 class FaultInjector:
-    """Answers some requests with a fault: scripted rules first, then random faults at ``fault_rate``.
+    """Answers some requests with a fault: scripted rules first, then random faults at ``fault_rate``,
+    then random lost replies at ``lost_reply_rate`` (mutations only).
+
+    A request gets at most one fault. A random lost reply is drawn only for a request no other fault
+    took, and only when its route declares it a mutation (:meth:`EmulatorCore.add_route`); it has its
+    own generator, so random faults and lost replies are independent and each reproducible by ``seed``.
 
     Use :attr:`middleware` in the application's middlewares. Thread-safe: tests change faults from
     another thread while the server runs.
@@ -166,29 +203,43 @@ class FaultInjector:
         seed: int | None = None,
         retry_after: float = 1.0,
         slow_seconds: float = 2.0,
+        lost_reply_rate: float = 0.0,
+        lost_reply_kinds: Iterable[str] = LOST_REPLY_KINDS,
     ) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self.injected: Counter[str] = Counter()
+        self.lost_by_route: Counter[str] = Counter()
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
         self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = ()
+        self.lost_reply_rate = 0.0
+        self.lost_reply_kinds: tuple[str, ...] = LOST_REPLY_KINDS
         self._rng = random.Random(seed)
+        self._lost_rng = _lost_rng(seed)
         self.set_random(fault_rate, fault_kinds, seed)
+        self.set_lost_replies(lost_reply_rate, lost_reply_kinds, seed)
 
     @classmethod
     def from_options(cls, options: FaultOptions) -> FaultInjector:
         return cls(
-            options.fault_rate, options.fault_kinds, options.seed, options.retry_after, options.slow_seconds
+            options.fault_rate,
+            options.fault_kinds,
+            options.seed,
+            options.retry_after,
+            options.slow_seconds,
+            options.lost_reply_rate,
+            options.lost_reply_kinds,
         )
 
     def reset_to(self, options: FaultOptions) -> None:
-        """Back to ``options``: scripted rules dropped, random faults as configured."""
+        """Back to ``options``: scripted rules dropped, random faults and lost replies as configured."""
         self.clear()
         self.set_random(
             options.fault_rate, options.fault_kinds, options.seed, options.retry_after, options.slow_seconds
         )
+        self.set_lost_replies(options.lost_reply_rate, options.lost_reply_kinds, options.seed)
 
     def set_random(
         self,
@@ -202,9 +253,14 @@ class FaultInjector:
         if not 0.0 <= rate <= 1.0:
             raise ValueError("fault_rate must be between 0 and 1")
         chosen = tuple(str(k).strip().lower() for k in kinds) if kinds is not None else self.fault_kinds
-        unknown = set(chosen) - FAULT_KINDS
+        if set(chosen) & LOST_FAULT_KINDS:
+            raise ValueError(
+                "lost-* kinds are for scripted rules: set random lost replies with lost_reply_rate "
+                "and lost_reply_kinds"
+            )
+        unknown = set(chosen) - RANDOM_FAULT_KINDS
         if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}: use {sorted(FAULT_KINDS)}")
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}: use {sorted(RANDOM_FAULT_KINDS)}")
         if rate > 0 and not chosen:
             raise ValueError("fault_kinds must not be empty when fault_rate > 0")
         with self._lock:
@@ -217,23 +273,50 @@ class FaultInjector:
             if slow_seconds is not None:
                 self.slow_seconds = slow_seconds
 
+    def set_lost_replies(
+        self, rate: float, kinds: Iterable[str] | str | None = None, seed: int | None = None
+    ) -> None:
+        """Lose the reply of a fraction ``rate`` (0..1) of the mutations, after the platform acted.
+
+        ``kinds`` (among ``502``, ``504``, ``drop``; ``None`` keeps the current ones, all three at
+        first) says how the reply is lost; ``seed`` restarts the lost replies' own generator.
+        """
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("lost_reply_rate must be between 0 and 1")
+        chosen = _lost_kinds(kinds) if kinds is not None else self.lost_reply_kinds
+        if rate > 0 and not chosen:
+            raise ValueError("lost_reply_kinds must not be empty when lost_reply_rate > 0")
+        with self._lock:
+            self.lost_reply_rate = rate
+            self.lost_reply_kinds = chosen
+            if seed is not None:
+                self._lost_rng = _lost_rng(seed)
+
     def add_rule(self, rule: FaultRule) -> None:
         with self._lock:
             self._rules.append(rule)
 
     def clear(self) -> None:
-        """Remove every rule and stop random faults."""
+        """Remove every rule and stop random faults and random lost replies."""
         with self._lock:
             self._rules.clear()
             self.fault_rate = 0.0
+            self.lost_reply_rate = 0.0
 
     def reset_counts(self) -> None:
         with self._lock:
             self.injected.clear()
+            self.lost_by_route.clear()
 
     def injected_counts(self) -> dict[str, int]:
+        """Faults injected by kind; a lost reply counts as ``lost-502``, ``lost-504`` or ``lost-drop``."""
         with self._lock:
             return dict(self.injected)
+
+    def lost_reply_counts(self) -> dict[str, int]:
+        """Lost replies (scripted and random) by route name, e.g. ``{"start": 3}``."""
+        with self._lock:
+            return dict(self.lost_by_route)
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
@@ -243,6 +326,8 @@ class FaultInjector:
                 "fault_kinds": list(self.fault_kinds),
                 "retry_after": self.retry_after,
                 "slow_seconds": self.slow_seconds,
+                "lost_reply_rate": self.lost_reply_rate,
+                "lost_reply_kinds": list(self.lost_reply_kinds),
             }
 
     def pick(self, method: str, path: str) -> FaultRule | None:
@@ -260,6 +345,35 @@ class FaultInjector:
                 self.injected[kind] += 1
                 return FaultRule(kind=kind)
         return None
+
+    async def pick_lost(self, request: web.Request) -> FaultRule | None:
+        """A random lost reply for this request, if it is a mutation and the draw says so."""
+        if not await request_is_mutation(request):
+            return None
+        with self._lock:
+            if self.lost_reply_rate <= 0 or self._lost_rng.random() >= self.lost_reply_rate:
+                return None
+            kind = LOST_PREFIX + self._lost_rng.choice(self.lost_reply_kinds)
+            self.injected[kind] += 1
+        return FaultRule(kind=kind)
+
+    async def lose_reply(self, rule: FaultRule, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Run the real handler (the platform acts), then answer as the lost-* ``rule`` says."""
+        with contextlib.suppress(web.HTTPException):  # the handler's answer, lost like any other
+            await handler(request)
+        with self._lock:
+            self.lost_by_route[route_name_of(request)] += 1
+        kind = rule.kind.removeprefix(LOST_PREFIX)
+        if kind == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response()
+        status = int(kind)
+        headers = {} if rule.retry_after is None else {"Retry-After": format_retry_after(rule.retry_after)}
+        body = (
+            rule.body if rule.body is not None else f"Injected fault: HTTP {status} (reply lost after acting)"
+        )
+        return web.Response(status=status, text=body, headers=headers)
 
     async def apply(self, rule: FaultRule, request: web.Request) -> web.StreamResponse | None:
         """Answer with the fault; ``None`` means go on to the real handler (after a ``slow`` delay)."""
@@ -291,7 +405,11 @@ class FaultInjector:
         if is_control_request(request):
             return await handler(request)
         rule = self.pick(request.method, request.path)
+        if rule is None and self.lost_reply_rate > 0:
+            rule = await self.pick_lost(request)
         if rule is not None:
+            if rule.kind in LOST_FAULT_KINDS:
+                return await self.lose_reply(rule, request, handler)
             response = await self.apply(rule, request)
             if response is not None:
                 return response
@@ -465,6 +583,33 @@ class PathGuard:
 
 
 ROUTE_NAMES = web.AppKey("emulator_route_names", dict)
+ROUTE_MUTATIONS = web.AppKey("emulator_route_mutations", dict)
+
+
+def route_name_of(request: web.Request) -> str:
+    """The name the request's route was registered with (``unknown`` when none matched)."""
+    names = request.app.get(ROUTE_NAMES)
+    return "unknown" if names is None else str(names.get(request.match_info.route, "unknown"))
+
+
+async def request_is_mutation(request: web.Request) -> bool:
+    """Whether the request changes the platform's state, as its route declared (``add_route``).
+
+    A route declared with a check reads the body (kept for the handler) and passes it, parsed as JSON
+    (``None`` when empty or not JSON), to the check.
+    """
+    mutations = request.app.get(ROUTE_MUTATIONS)
+    mutation = None if mutations is None else mutations.get(request.match_info.route)
+    if mutation is None or isinstance(mutation, bool):
+        return bool(mutation)
+    body: Any = None
+    if request.can_read_body:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            body = None
+    return bool(mutation(request, body))
 
 
 class EmulatorCore:
@@ -490,12 +635,14 @@ class EmulatorCore:
     def stats_snapshot(self) -> dict[str, Any]:
         data = self.stats.snapshot()
         data["faults_injected"] = self.faults.injected_counts()
+        data["lost_replies"] = self.faults.lost_reply_counts()
         data["path_rejections"] = self.paths.rejected
         return data
 
     def install(self, app: web.Application) -> None:
         """Add the counting, path safety and fault middlewares and the ``/_emulator/`` control routes."""
         app[ROUTE_NAMES] = {}
+        app[ROUTE_MUTATIONS] = {}
         app.middlewares.append(self._count_middleware)
         app.middlewares.append(self._path_middleware)
         app.middlewares.append(self.faults.middleware)
@@ -514,11 +661,18 @@ class EmulatorCore:
         handler: Handler,
         name: str,
         prefixes: Sequence[str] = ("",),
+        mutation: Mutation = False,
     ) -> None:
-        """Serve ``handler`` at ``path`` under each prefix; requests are counted as ``"METHOD name"``."""
+        """Serve ``handler`` at ``path`` under each prefix; requests are counted as ``"METHOD name"``.
+
+        ``mutation`` says whether a request changes the platform's state (starts, stops, creates...):
+        ``True``, ``False`` (only reads), or ``check(request, body_json_or_None) -> bool`` for a route
+        that reads or writes depending on the request. Random lost replies apply only to mutations.
+        """
         for prefix in prefixes:
             route = app.router.add_route(method, prefix + path, handler)
             app[ROUTE_NAMES][route] = name
+            app[ROUTE_MUTATIONS][route] = mutation
 
     @web.middleware
     async def _count_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -531,7 +685,7 @@ class EmulatorCore:
 
     def route_name(self, request: web.Request) -> str:
         """The name the request's route was registered with (``unknown`` when none matched)."""
-        return str(request.app[ROUTE_NAMES].get(request.match_info.route, "unknown"))
+        return route_name_of(request)
 
     @web.middleware
     async def _path_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -558,7 +712,9 @@ class EmulatorCore:
             for item in items:
                 if not isinstance(item, dict):
                     raise ValueError("a fault must be a JSON object")
-                if "fault_rate" in item or "fault_kinds" in item:
+                random_faults = "fault_rate" in item or "fault_kinds" in item
+                lost_replies = "lost_reply_rate" in item or "lost_reply_kinds" in item
+                if random_faults:
                     self.faults.set_random(
                         float(item.get("fault_rate", self.faults.fault_rate)),
                         item.get("fault_kinds"),
@@ -566,7 +722,13 @@ class EmulatorCore:
                         item.get("retry_after"),
                         item.get("slow_seconds"),
                     )
-                else:
+                if lost_replies:
+                    self.faults.set_lost_replies(
+                        float(item.get("lost_reply_rate", self.faults.lost_reply_rate)),
+                        item.get("lost_reply_kinds"),
+                        item.get("seed"),
+                    )
+                if not random_faults and not lost_replies:
                     self.faults.add_rule(FaultRule.from_dict(item))
         except (ValueError, TypeError, re.error) as exc:
             return web.json_response({"error": str(exc)}, status=400)
@@ -835,11 +997,24 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fault-kinds",
         default="500,502,503,429,drop,malformed",
-        help=f"comma-separated kinds among {','.join(sorted(FAULT_KINDS))}",
+        help=f"comma-separated kinds among {','.join(sorted(RANDOM_FAULT_KINDS))}",
     )
-    parser.add_argument("--seed", type=int, default=None, help="seed of the random fault generator")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the random fault and lost reply generators"
+    )
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of 429 faults, seconds")
     parser.add_argument("--slow-seconds", type=float, default=2.0, help="delay of 'slow' faults, seconds")
+    parser.add_argument(
+        "--lost-reply-rate",
+        type=float,
+        default=0.0,
+        help="fraction of mutations (starts, stops...) carried out whose reply is then lost (0..1)",
+    )
+    parser.add_argument(
+        "--lost-reply-kinds",
+        default=",".join(LOST_REPLY_KINDS),
+        help=f"how a reply is lost: comma-separated kinds among {','.join(LOST_REPLY_KINDS)}",
+    )
 
 
 def parse_kinds(text: str) -> list[str]:
@@ -854,6 +1029,8 @@ def common_config_options(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "retry_after": args.retry_after,
         "slow_seconds": args.slow_seconds,
+        "lost_reply_rate": args.lost_reply_rate,
+        "lost_reply_kinds": _lost_kinds(args.lost_reply_kinds),
     }
 
 
@@ -916,7 +1093,15 @@ class EmulatorHandle:
     ) -> None:
         self.core.faults.set_random(rate, kinds, seed, retry_after, slow_seconds)
 
+    def set_lost_replies(
+        self, rate: float, kinds: list[str] | tuple[str, ...] | None = None, seed: int | None = None
+    ) -> None:
+        """Lose the reply of a fraction ``rate`` of the mutations after they are carried out; ``kinds``
+        among ``502``, ``504``, ``drop`` (``None``: keep the current ones, all three at first)."""
+        self.core.faults.set_lost_replies(rate, kinds, seed)
+
     def clear_faults(self) -> None:
+        """No more scripted rules, random faults or random lost replies (the counts stay)."""
         self.core.faults.clear()
 
     def stats(self) -> dict[str, Any]:

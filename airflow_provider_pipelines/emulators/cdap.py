@@ -318,19 +318,21 @@ class CdapEmulator:
         app = web.Application()
         self.core.install(app)
         app.middlewares.append(self._auth_middleware)
-        routes: list[tuple[str, str, Handler, str]] = [
-            ("GET", "/ping", self._ping, "ping"),
-            ("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace"),
-            ("POST", "/v3/namespaces/{ns}/start", self._start, "start"),
-            ("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs"),
-            ("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run"),
-            ("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run"),
-            ("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs"),
-            ("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program"),
-            ("POST", PROGRAM_PATH + "/start", self._start_program, "start_program"),
+        # (method, path, handler, name, mutation): mutations start or stop runs (random lost replies
+        # apply to them only).
+        routes: list[tuple[str, str, Handler, str, bool]] = [
+            ("GET", "/ping", self._ping, "ping", False),
+            ("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace", False),
+            ("POST", "/v3/namespaces/{ns}/start", self._start, "start", True),
+            ("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs", False),
+            ("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run", False),
+            ("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run", True),
+            ("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs", False),
+            ("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program", True),
+            ("POST", PROGRAM_PATH + "/start", self._start_program, "start_program", True),
         ]
-        for method, path, handler, name in routes:
-            self.core.add_route(app, method, path, handler, name, PREFIXES)
+        for method, path, handler, name, mutation in routes:
+            self.core.add_route(app, method, path, handler, name, PREFIXES, mutation=mutation)
         app.router.add_put(CONTROL_PREFIX + "cdap/pipelines/{ns}/{app}", self._put_pipeline)
         app.router.add_get(CONTROL_PREFIX + "cdap/runs", self._get_all_runs)
         return app

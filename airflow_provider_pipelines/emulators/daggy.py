@@ -522,22 +522,24 @@ class DaggyEmulator:
         app.middlewares.append(self._auth_middleware)
         run = "/v1/dagrun/{runid}"
         task = run + "/task/{taskName}"
-        routes: list[tuple[str, str, Handler, str]] = [
-            ("GET", "/ready", self._ready, "ready"),
-            ("GET", "/v1/dagruns", self._list_runs, "list_runs"),
-            ("POST", "/v1/dagrun", self._submit, "submit"),
-            ("POST", "/v1/dagrun/validate", self._validate, "validate"),
-            ("GET", run, self._get_run, "get_run"),
-            ("DELETE", run, self._kill_run, "kill_run"),
-            ("GET", run + "/state", self._get_run_state, "get_run_state"),
-            ("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state"),
-            ("GET", task, self._get_task, "get_task"),
-            ("DELETE", task, self._kill_task_route, "kill_task"),
-            ("GET", task + "/state", self._get_task_state, "get_task_state"),
-            ("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state"),
+        # (method, path, handler, name, mutation): mutations submit, kill or re-queue (random lost
+        # replies apply to them only); validate only checks a DAG.
+        routes: list[tuple[str, str, Handler, str, bool]] = [
+            ("GET", "/ready", self._ready, "ready", False),
+            ("GET", "/v1/dagruns", self._list_runs, "list_runs", False),
+            ("POST", "/v1/dagrun", self._submit, "submit", True),
+            ("POST", "/v1/dagrun/validate", self._validate, "validate", False),
+            ("GET", run, self._get_run, "get_run", False),
+            ("DELETE", run, self._kill_run, "kill_run", True),
+            ("GET", run + "/state", self._get_run_state, "get_run_state", False),
+            ("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state", True),
+            ("GET", task, self._get_task, "get_task", False),
+            ("DELETE", task, self._kill_task_route, "kill_task", True),
+            ("GET", task + "/state", self._get_task_state, "get_task_state", False),
+            ("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state", True),
         ]
-        for method, path, handler, name in routes:
-            self.core.add_route(app, method, path, handler, name)
+        for method, path, handler, name, mutation in routes:
+            self.core.add_route(app, method, path, handler, name, mutation=mutation)
         app.router.add_get(CONTROL_PREFIX + "daggy/runs", self._control_runs)
         return app
 

@@ -579,18 +579,28 @@ class EnosEmulator:
         add = self.core.add_route
         add(app, "POST", TOKEN_PREFIX + "get", self._token_get, "token_get")
         add(app, "POST", TOKEN_PREFIX + "refresh", self._token_refresh, "token_refresh")
+        # Mutations (random lost replies apply to them only): every pipeline action, a flow trigger, a
+        # flow instance cancel. The token service, the list, the lag and a flow instance get only read.
         add(
             app,
             "POST",
             STREAMING_PREFIX + "pipeline/{pipelineId}",
             self._operate_pipeline,
             "operate_pipeline",
+            mutation=_operates_pipeline,
         )
         add(app, "GET", STREAMING_PREFIX + "pipelines", self._list_pipelines, "list_pipelines")
         add(app, "GET", STREAMING_PREFIX + "pipeline/{pipelineId}/offset-lag", self._offset_lag, "offset_lag")
-        add(app, "POST", BATCH_PREFIX + "flows", self._flows, "flows")
+        add(app, "POST", BATCH_PREFIX + "flows", self._flows, "flows", mutation=True)
         add(app, "GET", BATCH_PREFIX + "flowInstances", self._get_flow_instance, "flow_instances")
-        add(app, "POST", BATCH_PREFIX + "flowInstances", self._post_flow_instance, "flow_instances")
+        add(
+            app,
+            "POST",
+            BATCH_PREFIX + "flowInstances",
+            self._post_flow_instance,
+            "flow_instances",
+            mutation=True,
+        )
         app.router.add_get(CONTROL_PREFIX + "enos/pipelines", self._control_pipelines)
         app.router.add_put(CONTROL_PREFIX + "enos/pipelines/{pipelineId}", self._control_put_pipeline)
         app.router.add_get(CONTROL_PREFIX + "enos/flow-instances", self._control_flow_instances)
@@ -1010,6 +1020,12 @@ class EnosEmulator:
     async def _control_token(self, request: web.Request) -> web.Response:
         token, expire = self.issue_token()
         return web.json_response({"accessToken": token, "expire": expire})
+
+
+def _operates_pipeline(request: web.Request, body: Any) -> bool:
+    """``POST .../pipeline/{pipelineId}`` changes the pipeline for every known ``action`` (start, stop,
+    pause, release, save); an unknown one is refused without acting."""
+    return request.query.get("action") in PIPELINE_ACTIONS
 
 
 def _start_body(raw: bytes) -> tuple[int, int | None]:

@@ -446,26 +446,30 @@ class FlowEngineEmulator:
             )
         pipeline = "/kernel/v1/pipeline"
         template = pipeline + "/template/{engine_id}"
-        routes: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]], str]] = [
-            ("GET", "/kernel/v1/system/getParam", self._engine_param, "engine_param"),
-            ("POST", template + "/create", self._create_pipeline, "create_pipeline"),
-            ("POST", "/kernel/v1/template/uploadJobFileParam/1", self._upload, "upload_job_file"),
-            ("GET", pipeline + "/{engine_id}/list", self._list_pipelines, "list_pipelines"),
-            ("GET", template + "/{pipeline_id}/get", self._get_pipeline, "get_pipeline"),
-            ("PUT", template + "/update", self._update_pipeline, "update_pipeline"),
-            ("POST", pipeline + "/{engine_id}/{pipeline_id}/start", self._start, "start_pipeline"),
-            ("POST", pipeline + "/{engine_id}/{pipeline_id}/stop", self._stop_schedule, "stop_schedule"),
-            ("DELETE", pipeline + "/{engine_id}/{pipeline_id}/stop", self._stop_schedule, "stop_schedule"),
-            ("GET", pipeline + "/{pipeline_id}/historyList", self._history_list, "history_list"),
-            ("DELETE", pipeline + "/{run_id}/stopHistory", self._stop_run, "stop_run"),
-            ("POST", pipeline + "/{run_id}/resumeHistory", self._resume_run, "resume_run"),
-            ("GET", pipeline + "/{run_id}/get", self._get_run, "get_run"),
+        schedule_off = pipeline + "/{engine_id}/{pipeline_id}/stop"
+        # (method, path, handler, name, mutation): mutations create, upload, update, start, stop or
+        # resume (random lost replies apply to them only).
+        routes: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]], str, bool]] = [
+            ("GET", "/kernel/v1/system/getParam", self._engine_param, "engine_param", False),
+            ("POST", template + "/create", self._create_pipeline, "create_pipeline", True),
+            ("POST", "/kernel/v1/template/uploadJobFileParam/1", self._upload, "upload_job_file", True),
+            ("GET", pipeline + "/{engine_id}/list", self._list_pipelines, "list_pipelines", False),
+            ("GET", template + "/{pipeline_id}/get", self._get_pipeline, "get_pipeline", False),
+            ("PUT", template + "/update", self._update_pipeline, "update_pipeline", True),
+            ("POST", pipeline + "/{engine_id}/{pipeline_id}/start", self._start, "start_pipeline", True),
+            ("POST", schedule_off, self._stop_schedule, "stop_schedule", True),
+            ("DELETE", schedule_off, self._stop_schedule, "stop_schedule", True),
+            ("GET", pipeline + "/{pipeline_id}/historyList", self._history_list, "history_list", False),
+            ("DELETE", pipeline + "/{run_id}/stopHistory", self._stop_run, "stop_run", True),
+            ("POST", pipeline + "/{run_id}/resumeHistory", self._resume_run, "resume_run", True),
+            ("GET", pipeline + "/{run_id}/get", self._get_run, "get_run", False),
         ]
         # Every engine route is served under any path and checks it against the live ``engine_path``.
-        for method, path, handler, name in routes:
+        for method, path, handler, name, mutation in routes:
             key_optional = name == "upload_job_file"
             wrapped = self._api(handler, key_optional=key_optional)
-            self.core.add_route(app, method, path, wrapped, name, prefixes=("/{engine_prefix:.+}", ""))
+            prefixes = ("/{engine_prefix:.+}", "")
+            self.core.add_route(app, method, path, wrapped, name, prefixes=prefixes, mutation=mutation)
         app.router.add_get(CONTROL_PREFIX + "flowengine/runs", self._control_runs)
         app.router.add_get(CONTROL_PREFIX + "flowengine/pipelines", self._control_pipelines)
         app.router.add_get(CONTROL_PREFIX + "flowengine/uploads", self._control_uploads)

@@ -319,8 +319,11 @@ class TailerEmulator:
             "/v1/workflow/status": "workflow_status",
             "/v1/configuration/status": "configuration_status",
         }
+        # Every action but the /v1/dag/status reads (check_run_status, get_last_status, get_by_status)
+        # changes state: random lost replies apply to those only.
         for path, name in names.items():
-            self.core.add_route(app, "POST", path, self._api, name)
+            mutation = _sets_run_status if path == "/v1/dag/status" else True
+            self.core.add_route(app, "POST", path, self._api, name, mutation=mutation)
         # The Firebase stand-in is an API route: counted and faultable, never bearer-checked.
         token_path = CONTROL_PREFIX + "firebase/v1/token"
         self.core.add_route(app, "POST", token_path, self._firebase_token, "firebase_token")
@@ -609,6 +612,11 @@ class TailerEmulator:
     @staticmethod
     def _newest_first(runs: Collection[TailerRun]) -> list[TailerRun]:
         return sorted(runs, key=lambda run: (run.timeline.start, run.sequence), reverse=True)
+
+
+def _sets_run_status(request: web.Request, body: Any) -> bool:
+    """``/v1/dag/status`` writes only for ``set_run_status``; its other actions read."""
+    return isinstance(body, dict) and body.get("action") == "set_run_status"
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

@@ -122,11 +122,19 @@ class Emulators:
         for offset, handle in enumerate(self.handles.values()):
             handle.set_random_faults(rate, list(kinds), seed=seed + offset, retry_after=retry_after)
 
+    def set_lost_replies(self, rate: float, kinds: tuple[str, ...], seed: int) -> None:
+        """Lose the reply of a fraction ``rate`` of the mutations (starts, stops...) after the platform
+        carried them out; ``kinds`` among ``502``, ``504``, ``drop``."""
+        for offset, handle in enumerate(self.handles.values()):
+            handle.set_lost_replies(rate, list(kinds), seed=seed + offset)
+
     def clear_faults(self) -> dict[str, dict[str, int]]:
-        """Stop faulting; the faults each emulator injected."""
+        """Stop faulting and losing replies; the faults each emulator injected, lost replies included
+        (``lost-502``, ``lost-504``, ``lost-drop``)."""
         injected = {name: handle.stats()["faults_injected"] for name, handle in self.handles.items()}
         for handle in self.handles.values():
             handle.clear_faults()
+            handle.set_lost_replies(0.0)
         return injected
 
     def starts(self, platform: str) -> int:

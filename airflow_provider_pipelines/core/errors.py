@@ -46,6 +46,7 @@ class PipelineApiError(PipelineError):
     :param retry_after: seconds the server asked us to wait (``Retry-After``), if any.
     :param sent: False when the request surely never reached the server (connection refused), so a
         non-idempotent call may be repeated safely.
+    :param code: the platform's own error code, when its replies carry one (EnOS: ``61165``).
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class PipelineApiError(PipelineError):
         retryable: bool = False,
         retry_after: float | None = None,
         sent: bool = True,
+        code: str | None = None,
     ) -> None:
         self.platform = platform
+        self.code = code
         self.call = call
         self.status = status
         self.message = message
@@ -84,6 +87,7 @@ class PipelineApiError(PipelineError):
                 self.retryable,
                 self.retry_after,
                 self.sent,
+                self.code,
             ),
         )
 
@@ -96,9 +100,10 @@ def _rebuild_api_error(
     retryable: bool,
     retry_after: float | None,
     sent: bool,
+    code: str | None = None,
 ) -> PipelineApiError:
     return PipelineApiError(
-        platform, call, status, message, retryable=retryable, retry_after=retry_after, sent=sent
+        platform, call, status, message, retryable=retryable, retry_after=retry_after, sent=sent, code=code
     )
 
 

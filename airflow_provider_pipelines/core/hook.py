@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.compat import BaseHook
 from airflow_provider_pipelines.core.connection_form import ConnectionForm
-from airflow_provider_pipelines.core.errors import PipelineError, redact, shorten
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, shorten
 from airflow_provider_pipelines.core.http import (
     AsyncApiClient,
     ClientConfig,
@@ -22,6 +22,7 @@ from airflow_provider_pipelines.core.http import (
     arun_plan,
     run_plan,
 )
+from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -83,6 +84,11 @@ class PipelineHook(BaseHook):
     state_map: ClassVar[StateMap]
     default_url: ClassVar[str | None] = None
     can_cancel: ClassVar[bool] = True  # False for a platform whose API cannot stop a run
+    can_resume: ClassVar[bool] = False  # True where a failed run can continue from its failed steps
+    # Raw states of a run that is being stopped: a stop that meets one has nothing left to do.
+    stopping_states: ClassVar[frozenset[str]] = frozenset()
+    # Where a person sees whether a start took effect, for the error when a lost start reply is unresolved.
+    start_check: ClassVar[str] = "the platform's list of runs"
     connection_form: ClassVar[ConnectionForm] = ConnectionForm()
 
     @classmethod
@@ -197,6 +203,51 @@ class PipelineHook(BaseHook):
         return None
         yield  # pragma: no cover
 
+    def resume_failed_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        """Continue a failed run from its failed steps (``retry_from_failure``); set ``can_resume``."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def describe_run(self, run: Mapping[str, Any]) -> str:
+        """The run for a log line, e.g. ``CDAP run 5e1f… of pipeline daily``."""
+        return f"{self.platform} run {run['run_id']}"
+
+    def start_facts_plan(self, run_spec: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        """What to note before a start (JSON primitives) so that its run can be found if the reply is lost:
+        the runs already there, a trigger time the start will carry... Default: nothing."""
+        return {}
+        yield  # pragma: no cover
+
+    def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
+        """
+        The run that the start ``attempt`` created, in whatever state: a run ref, None when the platform
+        shows no such run, or :class:`~airflow_provider_pipelines.core.start.CannotTell`. Default: the run
+        carrying the attempt's marker, for a platform that can carry one (:meth:`find_run_plan`).
+        """
+        if type(self).find_run_plan is PipelineHook.find_run_plan:
+            raise CannotTell(f"{self.platform} cannot tell which run a start created", self.start_check)
+        return (yield from self.find_run_plan(run_spec, attempt["marker"]))
+
+    def stop_plan(self, run: Mapping[str, Any]) -> Plan[str | None]:
+        """
+        :meth:`cancel_plan`, where a run that is already stopping or over counts as stopped: a refused
+        stop, or one whose reply was lost and whose repeat was refused, is checked against the run's state.
+        Returns the state the run was already in, or None when the stop was accepted.
+        """
+        try:
+            yield from self.cancel_plan(run)
+        except PipelineApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            try:
+                status = yield from self.run_status_plan(run)
+            except PipelineApiError:
+                raise exc from None
+            if not (status.terminal or status.raw_state.upper() in self.stopping_states):
+                raise exc from None
+            return status.raw_state
+        return None
+
     # -- the run protocol, sync and async ----------------------------------------------------------
 
     def get_run_status(self, run: Mapping[str, Any]) -> RunStatus:
@@ -205,11 +256,12 @@ class PipelineHook(BaseHook):
     async def aget_run_status(self, run: Mapping[str, Any], client: AsyncApiClient) -> RunStatus:
         return (await self.arun(self.run_status_plan(run), client)).sanitized(client.secrets())
 
-    def cancel_run(self, run: Mapping[str, Any]) -> None:
-        self.run(self.cancel_plan(run))
+    def cancel_run(self, run: Mapping[str, Any]) -> str | None:
+        """Stop the run; the state it was already in when it needed no stop (None: the stop was accepted)."""
+        return self.run(self.stop_plan(run))
 
-    async def acancel_run(self, run: Mapping[str, Any], client: AsyncApiClient) -> None:
-        await self.arun(self.cancel_plan(run), client)
+    async def acancel_run(self, run: Mapping[str, Any], client: AsyncApiClient) -> str | None:
+        return await self.arun(self.stop_plan(run), client)
 
     def explain_failure(self, run: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> list[str]:
         """
@@ -225,6 +277,15 @@ class PipelineHook(BaseHook):
 
     def find_run(self, run_spec: Mapping[str, Any], marker: str) -> RunRef | None:
         return self.run(self.find_run_plan(run_spec, marker))
+
+    def resume_failed_run(self, run: Mapping[str, Any]) -> None:
+        self.run(self.resume_failed_plan(run))
+
+    def start_facts(self, run_spec: Mapping[str, Any]) -> dict[str, Any]:
+        return self.run(self.start_facts_plan(run_spec))
+
+    def find_started_run(self, run_spec: Mapping[str, Any], attempt: Attempt) -> RunRef | None:
+        return self.run(self.find_started_run_plan(run_spec, attempt))
 
     def check_connection(self) -> None:
         """Raise when the platform cannot be reached with this connection."""

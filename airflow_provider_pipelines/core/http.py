@@ -327,6 +327,7 @@ class _ClientBase:
             retryable=error.retryable,
             retry_after=error.retry_after,
             sent=error.sent,
+            code=error.code,
         )
 
     def decode(self, call: ApiCall, status: int, headers: Mapping[str, str], content: bytes) -> Any:

@@ -11,6 +11,7 @@ from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.run_store import RunStore
+from airflow_provider_pipelines.core.start import Attempt, StartOnce, new_attempt, reply_lost
 from airflow_provider_pipelines.core.states import RunState
 from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once
 from airflow_provider_pipelines.core.watch import WaitOutcome
@@ -49,11 +50,21 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
     :param failure_states: platform states that count as failure, in addition to the platform's.
     :param reattach_on_retry: on a retry, wait on the run an earlier try started (if it has not
         failed) instead of starting another one.
-    :param not_found_grace: seconds after the start during which "run not found" means "not visible yet".
+    :param not_found_grace: seconds after the start during which "run not found" means "not visible yet";
+        after a start whose reply was lost, how long the platform is given to show the run before the
+        start may be sent again.
+    :param repeat_uncertain_starts: when the reply to a start was lost and the platform cannot tell
+        whether the job started, start it again instead of failing the task (default False: a job
+        never runs twice).
+    :param retry_from_failure: on a retry of a task whose run failed, continue that run from its
+        failed steps instead of starting the whole job again, where the platform can (Daggy,
+        FlowEngine). Default False.
     """
 
     hook_class: ClassVar[type[PipelineHook]]
     ui_color = "#e8f1fb"
+    # The log line once the run is started ({} is the run, described by the hook); None: start_run logs.
+    start_log: ClassVar[str | None] = "Started %s"
 
     def __init__(
         self,
@@ -68,9 +79,15 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         failure_states: list[str] | None = None,
         reattach_on_retry: bool = True,
         not_found_grace: float = 60.0,
+        repeat_uncertain_starts: bool = False,
+        retry_from_failure: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if retry_from_failure and not self.hook_class.can_resume:
+            raise ValueError(f"{self.hook_class.platform} cannot continue a failed run: retry_from_failure")
+        if retry_from_failure and not reattach_on_retry:
+            raise ValueError("retry_from_failure needs reattach_on_retry: the failed run is kept for it")
         self.conn_id = conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -81,6 +98,8 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         self.failure_states = failure_states
         self.reattach_on_retry = reattach_on_retry
         self.not_found_grace = not_found_grace
+        self.repeat_uncertain_starts = repeat_uncertain_starts
+        self.retry_from_failure = retry_from_failure
         self._run_ref: RunRef | None = None
 
     # -- what a platform operator provides ---------------------------------------------------------
@@ -89,8 +108,12 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         """What is being run (pipeline, namespace...), as JSON primitives; used to find earlier runs."""
         raise NotImplementedError
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
-        """Start the run (one POST); ``marker`` goes with it when the platform can carry it."""
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
+        """
+        Start the run (one request). ``attempt["marker"]`` goes with it when the platform can carry it,
+        and so does what :meth:`PipelineHook.start_facts_plan` noted for this attempt (a trigger time).
+        When the reply is lost, the platform's :meth:`PipelineHook.find_started_run_plan` finds the run.
+        """
         raise NotImplementedError
 
     def persist_links(self, hook: PipelineHook, context: Context) -> None:
@@ -102,12 +125,7 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         hook = self.hook
         marker = task_marker(context)
         self.persist_links(hook, context)
-        run = self.reattach(hook, context, marker) if self.reattach_on_retry else None
-        if run is None:
-            if self.reattach_on_retry:
-                RunStore(context, marker).claim()
-            run = self.start_with_recovery(hook, context, marker)
-            self.log.info("Started %s run %s", hook.platform, run["run_id"])
+        run = self.obtain_run(hook, context, marker)
         started_at = time.time()
         self._run_ref = run
         self.remember(context, run)
@@ -142,7 +160,9 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         gone = outcome.kind == "error" and outcome.details.get("http_status") == 404
         # A run that timed out on a platform that cannot stop it is still going: a retry waits on it.
         still_running = outcome.kind == "timeout" and not self.hook.can_cancel
-        if (outcome.kind != "error" or gone) and not still_running:
+        # With retry_from_failure, the next try continues a failed run: it stays in the store for it.
+        resumable = outcome.kind == "failed" and self.retry_from_failure and self.retries_left(context)
+        if (outcome.kind != "error" or gone) and not still_running and not resumable:
             # The run's story is over (or the run is gone): a later try or clear starts a new run.
             # After another "error" (the run could not be watched) the next try re-attaches.
             self._run_ref = None
@@ -160,37 +180,51 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
             )
             return
         try:
-            self.hook.cancel_run(self._run_ref)
-            self.log.info("Task killed: asked %s to stop run %s", self.hook.platform, self._run_ref["run_id"])
+            already = self.hook.cancel_run(self._run_ref)
+            run = self.hook.describe_run(self._run_ref)
+            if already is None:
+                self.log.info("Task killed: asked to stop %s", run)
+            else:
+                self.log.info("Task killed: %s was already %s", run, already)
         except PipelineApiError as exc:
             self.log.error("Task killed, and stopping run %s failed: %s", self._run_ref["run_id"], exc)
 
     # -- starting once, remembering, re-attaching --------------------------------------------------
 
-    def start_with_recovery(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
-        """
-        Start, and when the start's reply was lost (the server may have acted on it), look for the run
-        by its marker before starting again, so that a lost reply never makes two runs.
-        """
-        policy = hook.client.settings.retry
-        attempt = 1
-        while True:
-            try:
-                return self.start_run(hook, context, marker)
-            except PipelineApiError as exc:
-                if not exc.retryable or attempt >= policy.attempts:
-                    raise
-                # Wait first: a platform may record a run a moment after acknowledging its start.
-                wait = policy.backoff(attempt)
-                self.log.warning("Starting may have failed (%s); checking in %.1fs", exc, wait)
-                time.sleep(wait)
-                found = self.find_earlier_run(hook, marker)
-                if found is not None:
-                    self.log.warning(
-                        "The start's reply was lost, but run %s exists: using it", found["run_id"]
-                    )
-                    return found
-                attempt += 1
+    def obtain_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+        """The run this try waits on: an earlier try's (re-attach), or one it starts, at most once."""
+        store = RunStore(context, marker) if self.reattach_on_retry else None
+        run = self.reattach(hook, context, store, marker) if store is not None else None
+        if run is not None:
+            return run
+        attempt = new_attempt(marker, hook.start_facts(self.run_spec()))
+        if store is not None:
+            store.claim(attempt)
+        try:
+            run = self.start_once(hook, context).run(attempt)
+        except PipelineApiError as exc:
+            if store is not None and not reply_lost(exc):
+                store.delete()  # refused: nothing to resolve on a retry
+            raise
+        if self.start_log:
+            self.log.info(self.start_log, hook.describe_run(run))
+        return run
+
+    def start_once(self, hook: PipelineHook, context: Context) -> StartOnce:
+        """How this operator starts: its start, the platform's look-up, and the waits between them."""
+        spec = self.run_spec()
+        return StartOnce(
+            platform=hook.platform,
+            start=lambda attempt: self.start_run(hook, context, attempt),
+            find=lambda attempt: hook.find_started_run(spec, attempt),
+            grace=self.not_found_grace,
+            interval=max(0.05, min(float(self.poll_interval), self.not_found_grace / 4 or 0.05)),
+            attempts=hook.client.settings.retry.attempts,
+            backoff=hook.client.settings.retry.wait_after,
+            repeat_uncertain=self.repeat_uncertain_starts,
+            check=hook.start_check,
+            log=self.log,
+        )
 
     def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
         try:
@@ -208,18 +242,31 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         if self.reattach_on_retry:
             RunStore(context, task_marker(context)).delete()
 
-    def reattach(self, hook: PipelineHook, context: Context, marker: str) -> RunRef | None:
+    def retries_left(self, context: Context) -> bool:
+        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+        return try_number <= int(self.retries or 0)
+
+    def reattach(self, hook: PipelineHook, context: Context, store: RunStore, marker: str) -> RunRef | None:
         """
         The run an earlier, unfinished try of this task started, if it has not failed.
 
         The :class:`RunStore` holds the run until the task concludes, so a run found there that
-        completed while no worker watched it is still picked up; it is read on every try. When the
-        store has nothing on a retry (the worker died before writing it), the run is found by its
+        completed while no worker watched it is still picked up; it is read on every try. A start an
+        earlier try sent without keeping its run (the worker died, or the reply was lost) is resolved
+        by the platform's look-up first. When the store has nothing on a retry, the run is found by its
         start marker, and only while it is in progress: a run that already ended may belong to a try
         that concluded before the task was cleared to run again.
         """
-        stored = RunStore(context, marker).get()
+        stored = store.get()
         from_store = stored is not None
+        if stored is None:
+            attempt = store.get_attempt()
+            if attempt is not None:
+                # An earlier start of this task whose run was never kept: resolve it before any new start.
+                stored = self.start_once(hook, context).resolve(
+                    attempt, "the try that sent it ended first", since=float(attempt.get("sent_at") or 0)
+                )
+                from_store = stored is not None
         if stored is None and (getattr(context["ti"], "try_number", 1) or 1) <= 1:
             # The store is read on a first try too: Airflow may run a try twice (a deferred task
             # resumed while the scheduler retried it), and the second execution must not start again.
@@ -242,15 +289,18 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
             if overrides
             else status.state
         )
+        if state is RunState.FAILED and from_store and self.retry_from_failure:
+            hook.resume_failed_run(run)
+            self.log.info(
+                "Continuing %s from its failed steps (it ended %s)", hook.describe_run(run), status.raw_state
+            )
+            return run
         if state is RunState.FAILED or (state.terminal and not from_store):
             self.log.info(
                 "Run %s from an earlier try ended %s; starting anew", run["run_id"], status.raw_state
             )
             return None
         self.log.info(
-            "Re-attaching to %s run %s started by an earlier try (now %s)",
-            hook.platform,
-            run["run_id"],
-            status.raw_state,
+            "Re-attaching to %s started by an earlier try (now %s)", hook.describe_run(run), status.raw_state
         )
         return run

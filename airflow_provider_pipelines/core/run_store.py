@@ -33,15 +33,17 @@ class RunStore:
     def kind(self) -> str:
         return "task_state_store" if self._state_store is not None else "variable"
 
+    def _read(self) -> Any:
+        if self._state_store is not None:
+            return self._state_store.get(STATE_STORE_KEY)
+        raw = _variable().get(self._variable_key, default_var=None)
+        return json.loads(raw) if raw else None
+
     def get(self) -> dict[str, Any] | None:
         """The kept run, or None. Raises :class:`TaskInstanceSuperseded` when Airflow says this try of
         the task no longer exists: it must not start anything."""
         try:
-            if self._state_store is not None:
-                value = self._state_store.get(STATE_STORE_KEY)
-            else:
-                raw = _variable().get(self._variable_key, default_var=None)
-                value = json.loads(raw) if raw else None
+            value = self._read()
         except Exception as exc:  # the store is a convenience: never fail the task over it...
             if _task_instance_gone(exc):  # ...unless this try was superseded by another one
                 raise TaskInstanceSuperseded() from None
@@ -49,21 +51,34 @@ class RunStore:
             return None
         return dict(value) if isinstance(value, Mapping) and "run_id" in value else None
 
-    def claim(self) -> None:
-        """
-        Just before a start: tell Airflow this try is about to start a run. Raises
-        :class:`TaskInstanceSuperseded` when Airflow no longer knows this try: Airflow can execute a
-        try twice (a deferred task resumed while the scheduler already retried it), and the stale
-        execution must not start a second run. Airflow Variables (the fallback store) cannot tell.
-        """
-        if self._state_store is None:
-            return
+    def get_attempt(self) -> dict[str, Any] | None:
+        """A start an earlier try (or execution) claimed without keeping its run: it may have started one."""
         try:
-            self._state_store.set(STATE_STORE_KEY, {"starting": True})
+            value = self._read()
         except Exception as exc:
-            if _task_instance_gone(exc):
+            log.warning("Could not read the start noted by an earlier try (%s): %s", self.kind, exc)
+            return None
+        attempt = value.get("attempt") if isinstance(value, Mapping) and "run_id" not in value else None
+        return dict(attempt) if isinstance(attempt, Mapping) and attempt.get("marker") else None
+
+    def claim(self, attempt: Mapping[str, Any]) -> None:
+        """
+        Just before a start: note the attempt, so that a later try can find what it started even when
+        this one dies before keeping the run. Raises :class:`TaskInstanceSuperseded` when Airflow no
+        longer knows this try: Airflow can execute a try twice (a deferred task resumed while the
+        scheduler already retried it), and the stale execution must not start a second run. Airflow
+        Variables (the fallback store) cannot tell.
+        """
+        value = {"starting": True, "attempt": dict(attempt)}
+        try:
+            if self._state_store is not None:
+                self._state_store.set(STATE_STORE_KEY, value)
+            else:
+                _variable().set(self._variable_key, json.dumps(value))
+        except Exception as exc:
+            if self._state_store is not None and _task_instance_gone(exc):
                 raise TaskInstanceSuperseded() from None
-            log.warning("Could not note the start in the task state store: %s", exc)
+            log.warning("Could not note the start (%s): %s", self.kind, exc)
 
     def set(self, run: Mapping[str, Any]) -> None:
         try:

@@ -73,6 +73,8 @@ class CdapHook(PipelineHook):
     conn_type = CDAP_CONNECTION.conn_type
     hook_name = CDAP_CONNECTION.hook_name
     state_map = CDAP_STATES
+    stopping_states = frozenset({"STOPPING"})
+    start_check = "the pipeline's runs in the CDAP UI (or GET .../workflows/DataPipelineWorkflow/runs)"
     failure_log_lines = 20
     connection_form = CDAP_CONNECTION.form
 
@@ -284,6 +286,9 @@ class CdapHook(PipelineHook):
             run.get("namespace", "default"),
             run.get("pipeline_type", "batch"),
         )
+
+    def describe_run(self, run: Mapping[str, Any]) -> str:
+        return f"CDAP run {run['run_id']} of pipeline {run.get('pipeline_name')}"
 
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
         record = yield from self.get_run_plan(*self._identity(run))

@@ -84,6 +84,8 @@ class DaggyHook(PipelineHook):
     hook_name = DAGGY_CONNECTION.hook_name
     connection_form = DAGGY_CONNECTION.form
     state_map = DAGGY_STATES
+    can_resume = True
+    start_check = "Daggy's list of runs (GET /v1/dagruns?all=1)"
 
     def __init__(self, daggy_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=daggy_conn_id or kwargs.pop("conn_id", None), **kwargs)
@@ -235,6 +237,10 @@ class DaggyHook(PipelineHook):
 
     def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
         yield from self.kill_run_plan(run["run_id"])
+
+    def resume_failed_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        """Re-queue a failed run: Daggy runs its ERRORED and KILLED tasks again, keeping the others."""
+        yield from self.set_run_state_plan(run["run_id"], "QUEUED")
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         document = yield from self.get_run_plan(run["run_id"])

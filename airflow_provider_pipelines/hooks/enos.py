@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
@@ -12,6 +13,7 @@ from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id, reply_int
 from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -72,8 +74,21 @@ ENOS_STATES = StateMap(
     }
 )
 FAILED_FLOW_STATUSES = {-1, 4, 7, 8}
-STREAMING_STATUSES = ("PUBLISHED", "RUNNING", "PAUSED", "STOPPED")
+# STARTING and STOPPING are inferred: error 61165 names a job "with status [STARTING]".
+STREAMING_STATUSES = ("PUBLISHED", "RUNNING", "PAUSED", "STOPPED", "STARTING", "STOPPING")
+# What the pipeline list shows once an action has taken effect (or is taking it).
+ACTION_TOOK_EFFECT = {
+    "start": frozenset({"STARTING", "RUNNING"}),
+    "stop": frozenset({"STOPPING", "STOPPED", "PUBLISHED"}),
+    "pause": frozenset({"PAUSED"}),
+}
+CANNOT_START = "61165"
 MAX_PIPELINE_PAGES = 1000
+
+
+def flow_instance_id(flow_id: int | str, trigger_time_ms: int) -> str:
+    """The id EnOS gives the instance a trigger creates (inferred from the documented example)."""
+    return f"{int(flow_id)}-{datetime.fromtimestamp(trigger_time_ms / 1000, tz=UTC):%Y%m%d%H%M%S}"
 
 
 def flow_status_name(status: Any) -> str:
@@ -111,6 +126,8 @@ class EnosHook(PipelineHook):
     hook_name = ENOS_CONNECTION.hook_name
     connection_form = ENOS_CONNECTION.form
     state_map = ENOS_STATES
+    stopping_states = frozenset({"STOPPING", "STOPPED", "PUBLISHED"})
+    start_check = "the pipeline list or the flow's instances in the EnOS console"
 
     def __init__(self, enos_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=enos_conn_id or kwargs.pop("conn_id", None), **kwargs)
@@ -150,7 +167,9 @@ class EnosHook(PipelineHook):
                 " —"
             )
             later = number in RETRY_LATER
-            raise PipelineApiError(self.platform, name, 200, message, retryable=later, sent=not later)
+            raise PipelineApiError(
+                self.platform, name, 200, message, retryable=later, sent=not later, code=str(code)
+            )
         return reply.get("data")
 
     def _call(
@@ -220,9 +239,16 @@ class EnosHook(PipelineHook):
 
     # -- batch data flows ------------------------------------------------------------------------------
 
-    def trigger_flow_plan(self, flow_id: int | str, parameters: Mapping[str, Any] | None = None) -> Plan[str]:
+    def trigger_flow_plan(
+        self,
+        flow_id: int | str,
+        parameters: Mapping[str, Any] | None = None,
+        trigger_time: int | None = None,
+    ) -> Plan[str]:
+        """Trigger a flow; ``trigger_time`` (epoch ms, default now) decides the instance id."""
         action = "updateAndTrigger" if parameters else "trigger"
-        body: dict[str, Any] = {"flowId": int(flow_id), "triggerTime": int(time.time() * 1000)}
+        when = int(time.time() * 1000) if trigger_time is None else int(trigger_time)
+        body: dict[str, Any] = {"flowId": int(flow_id), "triggerTime": when}
         if parameters:
             body["parameters"] = [{"key": str(k), "value": str(v)} for k, v in parameters.items()]
         call = self._call(
@@ -292,9 +318,11 @@ class EnosHook(PipelineHook):
     def get_offset_lag(self, pipeline_id: str) -> Any:
         return self.run(self.offset_lag_plan(pipeline_id))
 
-    def trigger_flow(self, flow_id: int | str, parameters: Mapping[str, Any] | None = None) -> str:
+    def trigger_flow(
+        self, flow_id: int | str, parameters: Mapping[str, Any] | None = None, trigger_time: int | None = None
+    ) -> str:
         """Trigger a batch data flow (with ``parameters``: ``updateAndTrigger``); the flow instance id."""
-        return self.run(self.trigger_flow_plan(flow_id, parameters))
+        return self.run(self.trigger_flow_plan(flow_id, parameters, trigger_time))
 
     def get_flow_instance(self, instance_id: str) -> dict[str, Any]:
         return self.run(self.get_flow_instance_plan(instance_id))
@@ -354,6 +382,43 @@ class EnosHook(PipelineHook):
             yield from self.pipeline_action_plan(run["run_id"], "stop")
         else:
             yield from self.cancel_flow_instance_plan(run["run_id"])
+
+    def describe_run(self, run: Mapping[str, Any]) -> str:
+        if run.get("kind") == "streaming":
+            return f"EnOS pipeline {run['run_id']}"
+        return f"EnOS flow instance {run['run_id']}"
+
+    def start_facts_plan(self, run_spec: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        """A flow's trigger time, fixed for every send of this try: it decides the instance's id."""
+        return {"trigger_time": int(time.time()) * 1000} if "flow_id" in run_spec else {}
+        yield  # pragma: no cover
+
+    def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
+        """
+        Streaming: start, stop and pause change the pipeline's state, so the list shows whether one
+        took effect. Flows: the instance id is the flow id and the trigger time (``2791-19700101000000``
+        for ``triggerTime`` 0, inferred from the documented example), so the instance is read by that id.
+        """
+        if "flow_id" in run_spec:
+            instance_id = flow_instance_id(run_spec["flow_id"], int(attempt["trigger_time"]))
+            try:
+                yield from self.get_flow_instance_plan(instance_id)
+            except PipelineApiError as exc:
+                if exc.retryable or exc.status in (401, 403):
+                    raise
+                return None  # no such instance
+            return self.flow_ref(instance_id)
+        entry = yield from self.find_pipeline_plan(run_spec["pipeline_id"])
+        status = str(entry.get("status") or "").upper()
+        if status not in ACTION_TOOK_EFFECT[run_spec["action"]]:
+            return None
+        return self.action_ref(run_spec)
+
+    def action_ref(self, run_spec: Mapping[str, Any]) -> RunRef:
+        """What the operator of ``run_spec``'s action waits on."""
+        if run_spec["action"] == "stop":
+            return self.streaming_ref(run_spec["pipeline_id"], "STOPPED")
+        return self.streaming_ref(run_spec["pipeline_id"], "RUNNING", time.time() + run_spec["start_grace"])
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         if run.get("kind") == "streaming":

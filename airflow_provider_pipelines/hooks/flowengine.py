@@ -12,6 +12,7 @@ from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, header
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ FLOWENGINE_STATES = StateMap(
         "stopped": RunState.FAILED,
     }
 )
+RECENT_RUNS = 20  # runs read to find the one a start whose reply was lost created
 FAILED_NODE_WORDS = ("fail", "error", "kill")
 
 
@@ -90,6 +92,9 @@ class FlowEngineHook(PipelineHook):
     hook_name = FLOWENGINE_CONNECTION.hook_name
     connection_form = FLOWENGINE_CONNECTION.form
     state_map = FLOWENGINE_STATES
+    can_resume = True
+    stopping_states = frozenset({"STOPPING"})
+    start_check = "the pipeline's run history in FlowEngine (historyList)"
 
     def __init__(self, flowengine_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=flowengine_conn_id or kwargs.pop("conn_id", None), **kwargs)
@@ -378,6 +383,41 @@ class FlowEngineHook(PipelineHook):
 
     def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
         yield from self.stop_run_plan(run["run_id"])
+
+    def resume_failed_plan(self, run: Mapping[str, Any]) -> Plan[None]:
+        """Resume a failed run (``resumeHistory``): FlowEngine continues it from its failed nodes."""
+        yield from self.resume_run_plan(run["run_id"])
+
+    def describe_run(self, run: Mapping[str, Any]) -> str:
+        return f"FlowEngine run {run['run_id']} of pipeline {run.get('pipeline_id')}"
+
+    def start_facts_plan(self, run_spec: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        """The pipeline's latest runs before a start: a run that is not among them is newer."""
+        if "resume_run_id" in run_spec:
+            return {}
+        runs = yield from self.history_plan(run_spec["pipeline_id"], 1, RECENT_RUNS)
+        return {"known_runs": [run_id for r in runs if (run_id := reply_id(r.get("id"))) is not None]}
+
+    def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
+        """
+        A start's run: the one run in the pipeline's history (``historyList``) newer than every run
+        seen before the start; several new runs cannot be told apart. A resume's: the run itself,
+        once it no longer shows a failed state.
+        """
+        pipeline_id = run_spec["pipeline_id"]
+        if "resume_run_id" in run_spec:
+            ref = self.run_ref(pipeline_id, run_spec["resume_run_id"])
+            status = yield from self.run_status_plan(ref)
+            return None if status.state is RunState.FAILED else ref
+        known = {str(run_id) for run_id in attempt.get("known_runs") or ()}
+        runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
+        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
+        if len(new) > 1:
+            raise CannotTell(
+                f"FlowEngine shows {len(new)} new runs of pipeline {pipeline_id}, none told apart",
+                self.start_check,
+            )
+        return self.run_ref(pipeline_id, new[0]["id"]) if new else None
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         record = yield from self.get_run_plan(run["run_id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.connection_types import TAILER_CONNECTION
@@ -16,6 +17,7 @@ from airflow_provider_pipelines.core.firebase_auth import (
 )
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_http_status, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Expect, Plan
+from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ TAILER_STATES = StateMap(
         "CHECKED": RunState.FAILED,
     }
 )
+RECENT_RUNS = 20  # runs read to find the one a launch whose reply was lost created
+CLOCK_SKEW = 600.0  # seconds a launch time read from a run id may precede this machine's clock
 # The job id Tailer gives a configuration's job, by configuration type (table-to-storage: inferred).
 JOB_ID_PREFIXES = {"table-to-table": "gbq-to-gbq", "table-to-storage": "gbq-to-gcs"}
 
@@ -57,6 +61,15 @@ def with_environment_suffix(configuration_type: str, configuration_id: str, envi
     if configuration_type == "table-to-table" and not configuration_id.endswith(suffix):
         return configuration_id + suffix
     return configuration_id
+
+
+def launched_at(run: Mapping[str, Any]) -> float:
+    """When a run was launched (epoch s), from its id (``20201230-113940-…``, UTC, inferred); 0 if unknown."""
+    try:
+        stamp = datetime.strptime(str(run.get("run_id") or "")[:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        return 0.0
+    return stamp.replace(tzinfo=UTC).timestamp()
 
 
 def default_job_id(configuration_type: str, configuration_id: str) -> str | None:
@@ -85,6 +98,7 @@ class TailerHook(PipelineHook):
     hook_name = TAILER_CONNECTION.hook_name
     connection_form = TAILER_CONNECTION.form
     state_map = TAILER_STATES
+    start_check = "the configuration's runs in Tailer Studio (or get_last_status)"
     default_url = TAILER_API_URL
     can_cancel = False
 
@@ -335,6 +349,40 @@ class TailerHook(PipelineHook):
     def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
         raise NotImplementedError("the Tailer API cannot stop a run")
         yield  # pragma: no cover
+
+    def describe_run(self, run: Mapping[str, Any]) -> str:
+        return f"Tailer run {run['run_id']} of {run.get('configuration_id')} ({run.get('environment')})"
+
+    def start_facts_plan(self, run_spec: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        """The job's latest runs before a launch: a run that is not among them was launched after it."""
+        runs = yield from self.get_last_status_plan(run_spec["job"], limit=RECENT_RUNS)
+        return {"known_runs": [run_id for r in runs if (run_id := reply_id(r.get("run_id"))) is not None]}
+
+    def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
+        """
+        The run a launch created: among the job's latest runs (newest first), the one that was not
+        there before the launch. Several new ones (a launch by someone else as well) are told apart
+        by the launch time their run id begins with (inferred, ``YYYYMMDD-HHMMSS``); failing that,
+        this cannot tell.
+        """
+        job, job_id = run_spec["job"], run_spec["job_id"]
+        known = {str(run_id) for run_id in attempt.get("known_runs") or ()}
+        runs = yield from self.get_last_status_plan(job, limit=RECENT_RUNS)
+        new = [
+            r
+            for r in runs
+            if (run_id := reply_id(r.get("run_id"))) is not None
+            and run_id not in known
+            and str(r.get("job_id") or job_id) == job_id
+        ]
+        if len(new) > 1:
+            new = [r for r in new if launched_at(r) >= float(attempt["sent_at"]) - CLOCK_SKEW]
+        if len(new) > 1:
+            raise CannotTell(
+                f"Tailer shows {len(new)} new runs of {job['configuration_id']}, none told apart",
+                self.start_check,
+            )
+        return self.run_ref(job, job_id, str(new[0]["run_id"])) if new else None
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         fields = ("run_id", "duration", "start_execution_date", "last_update_date")

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
-from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.cdap import MARKER_ARG, CdapHook, default_success_states, program
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
@@ -86,9 +86,9 @@ class CdapStartPipelineOperator(PipelineRunOperator):
             "pipeline_type": self.pipeline_type,
         }
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, CdapHook)
-        args = {**(self.runtime_args or {}), MARKER_ARG: marker}
+        args = {**(self.runtime_args or {}), MARKER_ARG: attempt["marker"]}
         run_id = hook.start_pipeline(self.pipeline_name, self.namespace, args, self.pipeline_type)
         return hook.run_ref(self.pipeline_name, run_id, self.namespace, self.pipeline_type)
 
@@ -126,19 +126,11 @@ class CdapStopPipelineOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         hook = CdapHook(cdap_conn_id=self.cdap_conn_id)
-        try:
-            hook.stop_run(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
-        except PipelineApiError as exc:
-            # CDAP answers 400 for a run that is no longer running: the stop's goal is already met.
-            if exc.status != 400:
-                raise
-            ref = hook.run_ref(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
-            status = hook.get_run_status(ref)
-            if not status.terminal:
-                raise
-            self.log.info(
-                "Run %s of %s had already ended %s", self.run_id, self.pipeline_name, status.raw_state
-            )
-            return self.run_id
-        self.log.info("Asked CDAP to stop run %s of %s", self.run_id, self.pipeline_name)
+        ref = hook.run_ref(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
+        # A run already stopping or over (CDAP answers 400, or a repeat after a lost reply) is stopped.
+        already = hook.cancel_run(ref)
+        if already is None:
+            self.log.info("Asked CDAP to stop %s", hook.describe_run(ref))
+        else:
+            self.log.info("%s was already %s", hook.describe_run(ref), already)
         return self.run_id

@@ -8,14 +8,19 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.daggy import FAILED_TASK_STATES, DaggyHook, tag_with_marker
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+DAGGY_TASK_DONE = frozenset({"COMPLETED", "ERRORED", "KILLED"})
 
 
 def load_dag_spec(dag_spec: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -51,6 +56,8 @@ class DaggySubmitDagOperator(PipelineRunOperator):
     :param validate: ask Daggy to validate the DAG before submitting it (default True); an invalid
         DAG fails the task with the server's reason, and nothing is submitted.
     :param daggy_conn_id: the Daggy connection (default ``daggy_default``).
+    :param retry_from_failure: on a retry of a task whose run failed, re-queue that run (its ERRORED
+        and KILLED tasks run again) instead of submitting the DAG again (default False).
 
     The waiting parameters (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``timeout``,
     ``cancel_on_kill``, ``success_states``, ``failure_states``, ``reattach_on_retry``) are those of
@@ -94,10 +101,10 @@ class DaggySubmitDagOperator(PipelineRunOperator):
     def run_spec(self) -> dict[str, Any]:
         return {}
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, DaggyHook)
         spec = load_dag_spec(self.dag_spec)
-        spec["tag"] = tag_with_marker(spec.get("tag"), marker)
+        spec["tag"] = tag_with_marker(spec.get("tag"), attempt["marker"])
         if self.validate:
             hook.validate_dag(spec)
         return hook.run_ref(hook.submit_dag(spec))
@@ -122,7 +129,9 @@ class _DaggyRequeueOperator(PipelineRunOperator):
         or by hand) is left alone and the run is followed as it is."""
         raise NotImplementedError
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    start_log = None  # requeue() says what it did
+
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, DaggyHook)
         self.requeue(hook)
         return hook.run_ref(self.run_id)
@@ -194,8 +203,14 @@ class DaggyKillRunOperator(BaseOperator):
         self.daggy_conn_id = daggy_conn_id
 
     def execute(self, context: Context) -> int:
-        DaggyHook(daggy_conn_id=self.daggy_conn_id).kill_run(self.run_id)
-        self.log.info("Killed Daggy run %s", self.run_id)
+        hook = DaggyHook(daggy_conn_id=self.daggy_conn_id)
+        ref = hook.run_ref(self.run_id)
+        # A run already over (a repeat after a lost reply included) needs no kill.
+        already = hook.cancel_run(ref)
+        if already is None:
+            self.log.info("Killed %s", hook.describe_run(ref))
+        else:
+            self.log.info("%s was already %s", hook.describe_run(ref), already)
         return int(self.run_id)
 
 
@@ -224,6 +239,15 @@ class DaggyKillTaskOperator(BaseOperator):
         self.daggy_conn_id = daggy_conn_id
 
     def execute(self, context: Context) -> str:
-        DaggyHook(daggy_conn_id=self.daggy_conn_id).kill_task(self.run_id, self.task_name)
+        hook = DaggyHook(daggy_conn_id=self.daggy_conn_id)
+        try:
+            hook.kill_task(self.run_id, self.task_name)
+        except PipelineApiError:
+            # Refused, or repeated after a lost reply: a task that is over needs no kill.
+            state = hook.get_task_state(self.run_id, self.task_name)
+            if state.upper() not in DAGGY_TASK_DONE:
+                raise
+            self.log.info("Task %s of Daggy run %s was already %s", self.task_name, self.run_id, state)
+            return self.task_name
         self.log.info("Killed task %s of Daggy run %s", self.task_name, self.run_id)
         return self.task_name

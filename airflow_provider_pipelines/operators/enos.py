@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
+from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
-from airflow_provider_pipelines.hooks.enos import EnosHook
+from airflow_provider_pipelines.core.start import Attempt
+from airflow_provider_pipelines.hooks.enos import CANNOT_START, EnosHook
 from airflow_provider_pipelines.triggers.enos import EnosFlowInstanceTrigger, EnosStreamingPipelineTrigger
 
 if TYPE_CHECKING:
@@ -68,12 +69,21 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
         self.enos_conn_id = enos_conn_id
 
     def run_spec(self) -> dict[str, Any]:
-        return {}
+        return {"pipeline_id": self.pipeline_id, "action": "start", "start_grace": self.start_grace}
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, EnosHook)
-        hook.start_pipeline(self.pipeline_id, self.execution_mode, self.kafka_rate, self.resource_config)
-        return hook.streaming_ref(self.pipeline_id, "RUNNING", time.time() + self.start_grace)
+        try:
+            hook.start_pipeline(self.pipeline_id, self.execution_mode, self.kafka_rate, self.resource_config)
+        except PipelineApiError as exc:
+            # 61165: the pipeline is in a state that cannot be started, such as starting or running
+            # (after a start whose reply was lost, or started by someone else): follow it.
+            found = hook.find_started_run(self.run_spec(), attempt) if exc.code == CANNOT_START else None
+            if found is None:
+                raise
+            self.log.info("EnOS pipeline %s is already starting or running: following it", self.pipeline_id)
+            return found
+        return hook.action_ref(self.run_spec())
 
     def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
         return None
@@ -107,17 +117,20 @@ class EnosStopStreamingPipelineOperator(PipelineRunOperator):
         self.pipeline_id = pipeline_id
         self.enos_conn_id = enos_conn_id
 
-    def run_spec(self) -> dict[str, Any]:
-        return {}
+    start_log = None  # start_run says whether it stopped the pipeline
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def run_spec(self) -> dict[str, Any]:
+        return {"pipeline_id": self.pipeline_id, "action": "stop"}
+
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, EnosHook)
         status = hook.get_pipeline(self.pipeline_id).get("status")
         if status in ("RUNNING", "PAUSED"):
             hook.stop_pipeline(self.pipeline_id)
+            self.log.info("Asked EnOS to stop pipeline %s (was %s)", self.pipeline_id, status)
         else:
-            self.log.info("EnOS pipeline %s is %s: nothing to stop", self.pipeline_id, status)
-        return hook.streaming_ref(self.pipeline_id, "STOPPED")
+            self.log.info("EnOS pipeline %s is already %s: nothing to stop", self.pipeline_id, status)
+        return hook.action_ref(self.run_spec())
 
     def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
         return None
@@ -141,7 +154,16 @@ class EnosPauseStreamingPipelineOperator(BaseOperator):
         self.enos_conn_id = enos_conn_id
 
     def execute(self, context: Context) -> str:
-        EnosHook(enos_conn_id=self.enos_conn_id).pause_pipeline(self.pipeline_id)
+        hook = EnosHook(enos_conn_id=self.enos_conn_id)
+        try:
+            hook.pause_pipeline(self.pipeline_id)
+        except PipelineApiError:
+            # Refused, or repeated after a lost reply: a pipeline that is paused already is done.
+            status = hook.get_pipeline(self.pipeline_id).get("status")
+            if status != "PAUSED":
+                raise
+            self.log.info("EnOS pipeline %s was already paused", self.pipeline_id)
+            return self.pipeline_id
         self.log.info("Paused EnOS pipeline %s", self.pipeline_id)
         return self.pipeline_id
 
@@ -180,8 +202,9 @@ class EnosTriggerFlowOperator(PipelineRunOperator):
         self.enos_conn_id = enos_conn_id
 
     def run_spec(self) -> dict[str, Any]:
-        return {}
+        return {"flow_id": self.flow_id}
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, EnosHook)
-        return hook.flow_ref(hook.trigger_flow(self.flow_id, self.parameters))
+        # One trigger time per try: a lost reply is resolved by reading the instance it names.
+        return hook.flow_ref(hook.trigger_flow(self.flow_id, self.parameters, attempt["trigger_time"]))

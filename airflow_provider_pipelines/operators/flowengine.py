@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
-from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState
 from airflow_provider_pipelines.hooks.flowengine import FlowEngineHook
 from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
@@ -49,10 +49,6 @@ class _FlowEngineRunOperator(PipelineRunOperator):
         super().__init__(conn_id=flowengine_conn_id, **kwargs)
         self.flowengine_conn_id = flowengine_conn_id
 
-    def run_spec(self) -> dict[str, Any]:
-        return {}
-
-
 class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
     """
     Run a FlowEngine offline pipeline now and wait for the run to end.
@@ -69,6 +65,8 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
         succeeded, finished, completed; any case).
     :param failure_statuses: statuses that count as failure besides failed, error, killed, stopped.
     :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
+    :param retry_from_failure: on a retry of a task whose run failed, resume that run from its failed
+        nodes (``resumeHistory``) instead of starting the pipeline again (default False).
 
     Plus the waiting parameters of every operator of this provider (``wait_for_completion``,
     ``deferrable``, ``poll_interval``, ``timeout``, ``cancel_on_kill``, ``reattach_on_retry``...).
@@ -89,13 +87,16 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
         self.pipeline_id = pipeline_id
         self.node_params = node_params
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def run_spec(self) -> dict[str, Any]:
+        return {"pipeline_id": self.pipeline_id}
+
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, FlowEngineHook)
         params = hook.resolve_node_params(self.pipeline_id, self.node_params) if self.node_params else {}
-        before = [run.get("id") for run in hook.run_history(self.pipeline_id, 1, 20)]
         record = hook.start_pipeline(self.pipeline_id, params)
         if record is None:
             self.log.info("The start reply named no run: looking for it in the history")
+            before = attempt.get("known_runs") or []
             record = hook.run(hook.find_new_run_plan(self.pipeline_id, before, params))
         return hook.run_ref(self.pipeline_id, record["id"])
 
@@ -112,13 +113,17 @@ class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
     """
 
     template_fields: Sequence[str] = ("pipeline_id", "run_id")
+    start_log = None  # start_run says whether it resumed or follows
 
     def __init__(self, *, pipeline_id: int | str, run_id: int | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pipeline_id = pipeline_id
         self.run_id = run_id
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def run_spec(self) -> dict[str, Any]:
+        return {"pipeline_id": self.pipeline_id, "resume_run_id": self.run_id}
+
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, FlowEngineHook)
         ref = hook.run_ref(self.pipeline_id, self.run_id)
         status = hook.get_run_status(ref)
@@ -164,15 +169,13 @@ class FlowEngineStopRunOperator(_FlowEngineOperator):
 
     def execute(self, context: Context) -> Any:
         hook = self.hook
-        try:
-            hook.stop_run(self.run_id)
-        except PipelineApiError:
-            record = hook.get_run(self.run_id)
-            if not hook.state_map.classify(str(record.get("status"))).terminal:
-                raise
-            self.log.info("FlowEngine run %s had already ended %s", self.run_id, record.get("status"))
-            return self.run_id
-        self.log.info("Asked FlowEngine to stop run %s", self.run_id)
+        ref = {"run_id": self.run_id}
+        # A run already stopping or over (a repeat after a lost reply included) needs no stop.
+        already = hook.cancel_run(ref)
+        if already is None:
+            self.log.info("Asked FlowEngine to stop run %s", self.run_id)
+        else:
+            self.log.info("FlowEngine run %s was already %s", self.run_id, already)
         return self.run_id
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
+from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.tailer import (
     TailerHook,
     default_job_id,
@@ -75,24 +76,26 @@ class TailerLaunchJobOperator(PipelineRunOperator):
         configuration_id = with_environment_suffix(
             self.configuration_type, self.configuration_id, self.environment
         )
-        if configuration_id != self.configuration_id:
-            self.log.info(
-                "Tailer addresses table-to-table configurations with their environment: using %s",
-                configuration_id,
-            )
         return identity(self.account, self.environment, self.configuration_type, configuration_id)
 
     def run_spec(self) -> dict[str, Any]:
-        return {}
+        job = self.job()
+        job_id = self.job_id or default_job_id(job["configuration_type"], job["configuration_id"])
+        return {"job": job, "job_id": job_id}
 
     def remember(self, context: Context, run: RunRef) -> None:
         super().remember(context, run)
         context["ti"].xcom_push(key="job_id", value=run["job_id"])
 
-    def start_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
+    def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, TailerHook)
-        job = self.job()
-        job_id = self.job_id or default_job_id(job["configuration_type"], job["configuration_id"])
+        spec = self.run_spec()
+        job, job_id = spec["job"], spec["job_id"]
+        if job["configuration_id"] != self.configuration_id:
+            self.log.info(
+                "Tailer addresses table-to-table configurations with their environment: using %s",
+                job["configuration_id"],
+            )
         if not job_id:
             raise ValueError(f"give job_id: Tailer has no default job for {job['configuration_type']!r}")
         run_id = hook.launch_job(job, execution_date=self.execution_date or None, job_id=self.job_id or None)

@@ -160,13 +160,16 @@ def test_stop_run_stops_that_run_only(cdap: CdapEmulatorHandle) -> None:
     assert stats["program_level_stops"] == 0
     assert f"POST {run_path('long_job', stop, 'stop')}" in stats["last_requests"]
 
-    # CDAP answers 400 to stopping a run that has ended: reported, and not retried.
+    # CDAP answers 400 to stopping a run that has ended: reported, and not retried...
     with pytest.raises(PipelineApiError) as info:
-        hook.cancel_run(hook.run_ref("long_job", stop))
+        hook.stop_run("long_job", stop)
     assert info.value.status == 400
     assert info.value.call == "stop run"
     assert "is not running" in str(info.value)
     assert cdap.stats()["requests"]["POST stop_run"] == 2
+    # ...and what tasks use to stop a run reads it then: a run that is over needs no stop.
+    assert hook.cancel_run(hook.run_ref("long_job", stop)) == "KILLED"
+    assert cdap.stats()["requests"]["POST stop_run"] == 3
 
 
 def test_streaming_pipeline_stays_running_and_stops(cdap: CdapEmulatorHandle) -> None:

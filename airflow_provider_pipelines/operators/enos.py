@@ -37,6 +37,8 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
     :param resource_config: ``{"server": ..., "yarn": {...}, "advanced": [...]}``. Templated.
     :param wait_for_running: wait until RUNNING (default True).
     :param start_grace: seconds during which a not-yet-RUNNING status is read as "starting" (default 60).
+    :param if_running: what to do when EnOS refuses the start because the pipeline is already
+        starting or running (code 61165): ``"attach"`` (default) follows it, ``"fail"`` fails the task.
     :param enos_conn_id: the EnOS connection (default ``enos_default``).
 
     Plus ``deferrable``, ``poll_interval``, ``timeout``, ``cancel_on_kill``, ``reattach_on_retry``.
@@ -55,10 +57,13 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
         resource_config: Mapping[str, Any] | None = None,
         wait_for_running: bool = True,
         start_grace: float = 60.0,
+        if_running: str = "attach",
         enos_conn_id: str = EnosHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         refuse_state_overrides(kwargs)
+        if if_running not in ("attach", "fail"):
+            raise ValueError(f"if_running must be 'attach' or 'fail', not {if_running!r}")
         kwargs.setdefault("wait_for_completion", wait_for_running)
         super().__init__(conn_id=enos_conn_id, **kwargs)
         self.pipeline_id = pipeline_id
@@ -66,6 +71,7 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
         self.kafka_rate = kafka_rate
         self.resource_config = resource_config
         self.start_grace = start_grace
+        self.if_running = if_running
         self.enos_conn_id = enos_conn_id
 
     def run_spec(self) -> dict[str, Any]:
@@ -78,7 +84,8 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
         except PipelineApiError as exc:
             # 61165: the pipeline is in a state that cannot be started, such as starting or running
             # (after a start whose reply was lost, or started by someone else): follow it.
-            found = hook.find_started_run(self.run_spec(), attempt) if exc.code == CANNOT_START else None
+            refused = exc.code == CANNOT_START and self.if_running == "attach"
+            found = hook.find_started_run(self.run_spec(), attempt) if refused else None
             if found is None:
                 raise
             self.log.info("EnOS pipeline %s is already starting or running: following it", self.pipeline_id)

@@ -111,3 +111,35 @@ def test_sensors(enos: Any, mode: str, deferrable: bool) -> None:
     )
     assert set(result.states.values()) == {"success"}
     assert enos.pipeline("pl-demo-1")["status"] == "PAUSED"
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "classic"])
+def test_starting_a_running_pipeline_attaches_unless_told_to_fail(
+    enos: Any, deferrable: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    start = (
+        f'EnosStartStreamingPipelineOperator(task_id="start", pipeline_id="pl-demo-1", '
+        f"deferrable={deferrable}, poll_interval=0.1{{extra}})"
+    )
+    assert run_dag(start.format(extra=""), imports=IMPORTS).states == {"start": "success"}
+    capfd.readouterr()
+    again = run_dag(start.format(extra=""), imports=IMPORTS)
+    assert again.states == {"start": "success"}
+    assert "already starting or running: following it" in "".join(capfd.readouterr())
+    refused = run_dag(start.format(extra=', if_running="fail"'), imports=IMPORTS)
+    assert refused.states == {"start": "failed"}
+    assert "61165" in "".join(capfd.readouterr())
+    assert enos.pipeline("pl-demo-1")["status"] == "RUNNING"
+
+
+def test_stopping_a_stopped_pipeline_succeeds_and_says_so(
+    enos: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    result = run_dag(
+        'EnosStopStreamingPipelineOperator(task_id="stop", pipeline_id="pl-demo-1", poll_interval=0.1)',
+        imports=IMPORTS,
+    )
+    assert result.states == {"stop": "success"}
+    out = "".join(capfd.readouterr())
+    assert "already STOPPED: nothing to stop" in out or "already PUBLISHED: nothing to stop" in out
+    assert "Started EnOS" not in out

@@ -143,7 +143,8 @@ class HttpSettings:
 
     Connection extras read here (all optional): ``verify`` (bool, default true), ``ca_bundle`` (path),
     ``connect_timeout`` (s, default 10), ``timeout`` (read timeout in s, default 60),
-    ``max_reply_bytes`` (default 32 MiB), ``max_connections`` (the triggerer's connections to the
+    ``max_reply_bytes`` (default 32 MiB), ``max_unreachable`` (s a wait bears nothing but transient
+    errors, default 3600), ``max_connections`` (the triggerer's connections to the
     platform, shared by every trigger of the connection; default 32), and the retry policy's
     ``retry_attempts``, ``retry_initial_wait``, ``retry_max_wait``, ``retry_max_retry_after``.
     """
@@ -152,6 +153,7 @@ class HttpSettings:
     verify: bool | str = True
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    max_unreachable: float = 3600.0  # seconds a wait bears nothing but transient errors
     max_reply_bytes: int = 32 * 1024 * 1024
     max_connections: int = 32
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -177,6 +179,7 @@ class HttpSettings:
             verify=verify,
             connect_timeout=float(extras.get("connect_timeout", 10.0)),
             read_timeout=float(extras.get("timeout", 60.0)),
+            max_unreachable=float(extras.get("max_unreachable", 3600.0)),
             max_reply_bytes=int(extras.get("max_reply_bytes", 32 * 1024 * 1024)),
             max_connections=max(1, int(extras.get("max_connections", 32))),
             headers=dict(headers or {}),
@@ -313,6 +316,83 @@ class _ClientBase:
             self.platform, call.name, status, shorten(redact(message, self.secrets())), sent=sent, **kwargs
         )
 
+    def transport_error(
+        self, call: ApiCall, exc: BaseException, kind: str | None = None, *, sent: bool = True
+    ) -> PipelineApiError:
+        """
+        A failure below HTTP (no reply) in one sentence: the host and port, the cause in plain words,
+        what to do; the same from both clients. ``kind`` when the client knows it (a timeout, a bad
+        URL), else read from the exceptions ``exc`` wraps; ``sent`` for a connection lost on the way.
+        """
+        settings = self.settings
+        where = _where(settings.base_url)
+        detail = ""
+        if kind is None:
+            kind, detail = _transport_kind(_causes(exc))
+        retryable = True
+        if kind == "certificate":
+            sent = retryable = False
+            if "mismatch" in detail.lower():
+                fix = "use a host name the certificate is issued for"
+            elif isinstance(settings.verify, str):
+                fix = "check that the connection's ca_bundle extra holds the CA that issued it"
+            else:
+                fix = "set the connection's ca_bundle extra"
+            message = f"cannot verify the TLS certificate of {where} ({detail}): {fix}"
+            message += ", or verify=false for testing"
+        elif kind == "not tls":
+            sent = retryable = False
+            message = (
+                f"{where} does not answer in TLS ({detail}): if it serves plain HTTP, start the "
+                "connection's host with http:// (a host without a scheme is taken as https://)"
+            )
+        elif kind == "tls":
+            sent = retryable = False
+            message = (
+                f"the TLS handshake with {where} failed ({detail}): "
+                "check the connection's host, port and TLS extras"
+            )
+        elif kind == "refused":
+            sent = False
+            message = (
+                f"cannot connect to {where} (connection refused): "
+                "check the connection's host and port, and that the platform is up"
+            )
+        elif kind == "dns":
+            sent = False
+            message = f"cannot resolve the host name of {where} ({detail}): check the connection's host"
+        elif kind == "connect timeout":
+            sent = False
+            message = (
+                f"cannot connect to {where} (connect timed out after {settings.connect_timeout:g}s): "
+                "check the host, port and firewalls, or raise the connection's connect_timeout extra"
+            )
+        elif kind == "read timeout":
+            sent = True
+            message = (
+                f"{where} did not reply (read timed out after {settings.read_timeout:g}s): the request "
+                "may have been acted on; raise the connection's timeout extra if the platform is slow"
+            )
+        elif kind == "url":
+            sent = retryable = False
+            base = settings.base_url
+            scheme = base.partition("://")[0].lower() if "://" in base else ""
+            if not scheme:
+                problem = "has no scheme"
+            elif scheme not in ("http", "https"):
+                problem = f"has the scheme {scheme}://"
+            else:
+                problem = "is not a valid URL"
+            message = (
+                f"the URL of {where} {problem}: "
+                "set the connection's host to a URL that starts with https:// or http://"
+            )
+        elif not sent:
+            message = f"cannot connect to {where} ({detail}): check the connection's host and port"
+        else:
+            message = f"the connection to {where} broke before a full reply ({detail})"
+        return self.error(call, None, message, retryable=retryable, sent=sent)
+
     def tidy(self, error: PipelineApiError) -> PipelineApiError:
         """An error a plan raised, made like the client's own: plans quote replies, which may hold a
         secret or be huge, so the message is redacted and capped (``error`` itself when it already is)."""
@@ -428,14 +508,19 @@ class SyncApiClient(_ClientBase):
                 with self._request(call, request.body, headers) as response:
                     content = self._read(call, response)
             except requests.exceptions.ConnectTimeout as exc:
-                raise self.error(
-                    call, None, f"connection timed out: {exc}", retryable=True, sent=False
-                ) from None
+                raise self.transport_error(call, exc, "connect timeout") from None
             except requests.exceptions.Timeout as exc:
-                raise self.error(call, None, f"timed out: {exc}", retryable=True) from None
+                raise self.transport_error(call, exc, "read timeout") from None
             except requests.exceptions.ConnectionError as exc:
-                sent = not _never_connected(exc)
-                raise self.error(call, None, f"connection error: {exc}", retryable=True, sent=sent) from None
+                # requests' SSLError is a failed handshake: no byte of the request went out.
+                sent = not isinstance(exc, requests.exceptions.SSLError) and not _never_connected(exc)
+                raise self.transport_error(call, exc, sent=sent) from None
+            except (
+                requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidURL,
+            ) as exc:
+                raise self.transport_error(call, exc, "url") from None
             if response.status_code == 401 and not refreshed and self.auth.invalidate():
                 continue
             return self.decode(call, response.status_code, response.headers, content)
@@ -454,7 +539,9 @@ class SyncApiClient(_ClientBase):
             prepared,
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             allow_redirects=False,
-            **session.merge_environment_settings(url, {}, True, None, None),  # stream=True: read capped
+            # stream=True: the read is capped. The connection's TLS setting is passed, or requests would
+            # let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace its ca_bundle and verify=false.
+            **session.merge_environment_settings(url, {}, True, self.settings.verify, None),
         )
 
     def _read(self, call: ApiCall, response: requests.Response) -> bytes:
@@ -477,18 +564,106 @@ class SyncApiClient(_ClientBase):
 
 def _never_connected(exc: BaseException) -> bool:
     """True when requests/urllib3 failed before any byte was sent (refused, DNS)."""
+    return any(type(cause).__name__ in _NEVER_CONNECTED for cause in _causes(exc))
+
+
+_NEVER_CONNECTED = frozenset({"NewConnectionError", "NameResolutionError", "ConnectTimeoutError"})
+
+# -- transport errors: where the platform could not be reached, why, and what to do, in one sentence --
+
+# OpenSSL's reasons when the other end does not speak TLS (``https://`` to a plain-HTTP port).
+_NOT_TLS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "RECORD_LAYER_FAILURE",
+        "UNKNOWN_PROTOCOL",
+        "HTTP_REQUEST",
+        "PACKET_LENGTH_TOO_LONG",
+        "UNEXPECTED_RECORD",
+    }
+)
+_CONNECT_TIMEOUTS = frozenset({"ConnectTimeoutError", "ConnectionTimeoutError", "ConnectTimeout"})
+_READ_TIMEOUTS = frozenset({"ReadTimeoutError", "ReadTimeout", "SocketTimeoutError"})
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """
+    ``exc`` and every exception it wraps, outermost first: ``__cause__``, ``__context__`` and what
+    requests, urllib3 and aiohttp keep in ``reason``, ``os_error`` or ``args``. Only exceptions are
+    followed: ``ssl.SSLError.reason`` is a string (``'CERTIFICATE_VERIFY_FAILED'``), and so are most args.
+    """
+    found: list[BaseException] = []
     seen: set[int] = set()
-    pending: list[Any] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
+    pending: list[object] = [exc]
+    index = 0
+    while index < len(pending) and len(found) < 32:
+        current = pending[index]
+        index += 1
+        if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if type(current).__name__ in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"):
-            return True
-        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
-        pending.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-    return False
+        found.append(current)
+        pending.append(current.__cause__)
+        pending.append(getattr(current, "reason", None))  # urllib3; a string in ssl.SSLError
+        pending.append(getattr(current, "os_error", None))  # aiohttp's ClientConnectorError
+        pending.extend(current.args)
+        pending.append(current.__context__)
+    return found
+
+
+def _transport_kind(causes: list[BaseException]) -> tuple[str, str]:
+    """What went wrong, from the exceptions of one failure: a kind and its cause in plain words."""
+    import socket
+    import ssl
+
+    # Innermost first: aiohttp's wrappers are ssl errors too, without ssl's reason and verify_message.
+    for cause in reversed(causes):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            text = getattr(cause, "verify_message", None) or getattr(cause, "reason", None)
+            return "certificate", str(text or _plain(cause)).rstrip(".")
+    for cause in reversed(causes):
+        # EOF and the like are a connection closed mid-way (a drop), not a TLS disagreement.
+        if isinstance(cause, ssl.SSLError) and not isinstance(
+            cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+        ):
+            reason = getattr(cause, "reason", None)
+            reason = reason if isinstance(reason, str) else ""
+            detail = reason.replace("_", " ").lower() if reason else _plain(cause)
+            return ("not tls" if reason in _NOT_TLS else "tls"), detail
+    for cause in causes:
+        name = type(cause).__name__
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused", "connection refused"
+        if isinstance(cause, socket.gaierror) or name == "NameResolutionError":
+            gai = next((c for c in causes if isinstance(c, socket.gaierror)), cause)
+            return "dns", _plain(gai)
+        if name in _CONNECT_TIMEOUTS:
+            return "connect timeout", ""
+        if name in _READ_TIMEOUTS:
+            return "read timeout", ""
+    return "lost", _plain(causes[-1])
+
+
+def _plain(exc: BaseException) -> str:
+    """An exception's own words, on one short line: an OSError's ``strerror``, else its text."""
+    strerror = getattr(exc, "strerror", None)
+    text = strerror if isinstance(strerror, str) and strerror else str(exc)
+    return summarize(text, 200) or type(exc).__name__
+
+
+def _where(base_url: str) -> str:
+    """``host:port`` of a base URL (the scheme's port when it names none); never a user or password."""
+    parts = urlsplit(base_url if "://" in base_url else "//" + base_url)
+    host = parts.hostname or "?"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
 
 
 class AsyncApiClient(_ClientBase):
@@ -567,14 +742,16 @@ class AsyncApiClient(_ClientBase):
                         content = await self._read(call, response)
                     status, reply_headers = response.status, response.headers
             except aiohttp.ClientConnectorError as exc:
-                raise self.error(call, None, f"connection error: {exc}", retryable=True, sent=False) from None
+                raise self.transport_error(call, exc, sent=False) from None
             except TimeoutError as exc:
                 # aiohttp < 3.10 has no ConnectionTimeoutError: there a timeout counts as possibly sent.
                 connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
-                sent = not isinstance(exc, connect_timeout)
-                raise self.error(call, None, "timed out", retryable=True, sent=sent) from None
+                kind = "connect timeout" if isinstance(exc, connect_timeout) else "read timeout"
+                raise self.transport_error(call, exc, kind) from None
+            except (aiohttp.InvalidURL, getattr(aiohttp, "NonHttpUrlClientError", aiohttp.InvalidURL)) as exc:
+                raise self.transport_error(call, exc, "url") from None
             except aiohttp.ClientError as exc:
-                raise self.error(call, None, f"connection error: {exc!r}", retryable=True) from None
+                raise self.transport_error(call, exc) from None
             if status == 401 and not refreshed and self.auth.invalidate():
                 continue
             return self.decode(call, status, reply_headers, content)

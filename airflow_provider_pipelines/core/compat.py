@@ -20,6 +20,11 @@ except ImportError:  # Airflow 2.10
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+try:
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+except ImportError:  # Airflow 2.10
+    from airflow.exceptions import AirflowTaskTimeout  # type: ignore
+
 AIRFLOW_3 = int(airflow_version.split(".")[0]) >= 3
 
 
@@ -37,6 +42,7 @@ def default_deferrable() -> bool:
 __all__ = [
     "AIRFLOW_3",
     "AirflowException",
+    "AirflowTaskTimeout",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

@@ -6,13 +6,14 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pipelines.core.compat import BaseOperator, default_deferrable
+from airflow_provider_pipelines.core.compat import AirflowTaskTimeout, BaseOperator, default_deferrable
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.run_store import RunStore
-from airflow_provider_pipelines.core.start import Attempt, StartOnce, new_attempt, reply_lost
+from airflow_provider_pipelines.core.start import Attempt, StartOnce, StartUncertain, new_attempt, reply_lost
 from airflow_provider_pipelines.core.states import RunState
+from airflow_provider_pipelines.core.templating import StructuredTemplates
 from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once
 from airflow_provider_pipelines.core.watch import WaitOutcome
 
@@ -26,13 +27,16 @@ def seconds(value: float | timedelta | None) -> float | None:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+DEFAULT_TIMEOUT = timedelta(days=7)
+
+
 def task_marker(context: Context) -> str:
     """Names this task instance across its tries; sent with the start so a retry can find its run."""
     ti = context["ti"]
     return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}"
 
 
-class PipelineRunOperator(RunWaiting, BaseOperator):
+class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
     """
     Base operator: starts one run and, optionally, waits for it to end.
 
@@ -44,7 +48,12 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         Default: ``[operators] default_deferrable``.
     :param poll_interval: seconds between status reads while waiting.
     :param timeout: seconds (or a timedelta) to wait for the run; on expiry the run is cancelled
-        (when ``cancel_on_kill``) and the task fails. None waits without limit.
+        (when ``cancel_on_kill``) and the task fails. Default 7 days; None waits without limit. A
+        task's ``execution_timeout`` ends the wait too, deferred or not, with the same cancel.
+    :param max_unreachable: seconds (or a timedelta) of nothing but transient errors (5xx, 429,
+        connection errors, timeouts) after which the wait fails, naming the run and the last error;
+        the run is kept, so a retry waits on it again. Default: the connection's ``max_unreachable``
+        extra, else one hour.
     :param cancel_on_kill: cancel the remote run when the task is killed or times out.
     :param success_states: platform states that count as success, replacing the platform's own.
     :param failure_states: platform states that count as failure, in addition to the platform's.
@@ -73,7 +82,7 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         wait_for_completion: bool = True,
         deferrable: bool = default_deferrable(),
         poll_interval: float = 10.0,
-        timeout: float | timedelta | None = None,
+        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
         cancel_on_kill: bool = True,
         success_states: list[str] | None = None,
         failure_states: list[str] | None = None,
@@ -81,6 +90,7 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         not_found_grace: float = 60.0,
         repeat_uncertain_starts: bool = False,
         retry_from_failure: bool = False,
+        max_unreachable: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -100,6 +110,7 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         self.not_found_grace = not_found_grace
         self.repeat_uncertain_starts = repeat_uncertain_starts
         self.retry_from_failure = retry_from_failure
+        self.max_unreachable = max_unreachable
         self._run_ref: RunRef | None = None
 
     # -- what a platform operator provides ---------------------------------------------------------
@@ -132,23 +143,41 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
         if not self.wait_for_completion:
             self.forget(context)
             return run["run_id"]
-        timeout = seconds(self.timeout)
-        deadline = started_at + timeout if timeout is not None else None
+        deadline = self.wait_deadline(context, started_at)
         not_found_until = started_at + self.not_found_grace
         watcher = self.watcher(run, self.poll_interval, deadline, not_found_until)
         if not self.deferrable:
-            return self.finish(context, poll_until_done(hook, watcher))
+            try:
+                ended = poll_until_done(hook, watcher)
+            except AirflowTaskTimeout:
+                # Airflow's own execution_timeout fired first: the run is cancelled as on timeout.
+                self.on_kill()
+                raise
+            return self.finish(context, ended)
         # A run that is already over (a resumed run that had ended, a very quick one) is concluded
         # here: deferring would only have the trigger fire at once.
         outcome = read_once(hook, watcher)
         if outcome is None:
-            self.defer(
+            self.defer(  # raises: the task resumes in execute_complete
                 trigger=self.deferral_trigger(
                     run, self.poll_interval, deadline, not_found_until, self.cancel_on_kill
                 ),
                 method_name="execute_complete",
             )
         return self.finish(context, outcome)
+
+    def wait_deadline(self, context: Context, started_at: float) -> float | None:
+        """When waiting ends: ``timeout`` after the start, or the task's ``execution_timeout``."""
+        deadlines = []
+        timeout = seconds(self.timeout)
+        if timeout is not None:
+            deadlines.append(started_at + timeout)
+        limit = seconds(self.execution_timeout)
+        start_date = getattr(context["ti"], "start_date", None)
+        if limit is not None and start_date is not None:
+            # A little before Airflow's own timer, so that this wait ends it and cancels the run.
+            deadlines.append(start_date.timestamp() + limit - min(5.0, limit * 0.05))
+        return min(deadlines) if deadlines else None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         ti = context["ti"]
@@ -202,9 +231,12 @@ class PipelineRunOperator(RunWaiting, BaseOperator):
             store.claim(attempt)
         try:
             run = self.start_once(hook, context).run(attempt)
-        except PipelineApiError as exc:
-            if store is not None and not reply_lost(exc):
-                store.delete()  # refused: nothing to resolve on a retry
+        except Exception as exc:
+            unresolved = isinstance(exc, StartUncertain) or (
+                isinstance(exc, PipelineApiError) and reply_lost(exc)
+            )
+            if store is not None and not unresolved:
+                store.delete()  # refused, or failed before sending: nothing for a retry to resolve
             raise
         if self.start_log:
             self.log.info(self.start_log, hook.describe_run(run))

@@ -65,6 +65,7 @@ class PipelineRunTrigger(BaseTrigger):
     :param success_states: platform states counting as success, replacing the platform's own.
     :param failure_states: platform states counting as failure, in addition to the platform's.
     :param cancel_on_kill: cancel the remote run when a user kills the deferred task.
+    :param max_unreachable: seconds of nothing but transient errors after which the wait ends.
     :param fire_not_before: epoch seconds before which the event is held back (from
         :func:`fire_not_before`: a run that ends right after the deferral resumes its task safely).
     """
@@ -82,6 +83,7 @@ class PipelineRunTrigger(BaseTrigger):
         failure_states: list[str] | None = None,
         cancel_on_kill: bool = True,
         fire_not_before: float | None = None,
+        max_unreachable: float | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -95,6 +97,7 @@ class PipelineRunTrigger(BaseTrigger):
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.cancel_on_kill = cancel_on_kill
         self.fire_not_before = fire_not_before
+        self.max_unreachable = max_unreachable
 
     def default_success_states(self) -> list[str] | None:
         """The platform's success states for this run when the caller gave none (None: the state map's)."""
@@ -113,6 +116,7 @@ class PipelineRunTrigger(BaseTrigger):
                 "failure_states": self.failure_states,
                 "cancel_on_kill": self.cancel_on_kill,
                 "fire_not_before": self.fire_not_before,
+                "max_unreachable": self.max_unreachable,
             },
         )
 
@@ -131,6 +135,7 @@ class PipelineRunTrigger(BaseTrigger):
             success_states=self.success_states,
             failure_states=self.failure_states,
             logger=self.log,
+            max_unreachable=self.max_unreachable,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

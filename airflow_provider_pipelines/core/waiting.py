@@ -4,6 +4,7 @@ the worker's status reads and the trigger they defer to."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,6 +15,10 @@ from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 if TYPE_CHECKING:
     from airflow_provider_pipelines.core.hook import PipelineHook
     from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+
+
+def to_seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def read_once(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome | None:
@@ -43,6 +48,7 @@ class RunWaiting:
     conn_id: str
     success_states: list[str] | None
     failure_states: list[str] | None
+    max_unreachable: float | timedelta | None = None
     log: Any
 
     @cached_property
@@ -52,6 +58,12 @@ class RunWaiting:
     def default_success_states(self) -> list[str] | None:
         """The platform's success states for this task when the user gave none (None: the state map's)."""
         return None
+
+    def unreachable_limit(self) -> float:
+        """``max_unreachable`` in seconds: the task's, else the connection's extra (default one hour)."""
+        if self.max_unreachable is not None:
+            return to_seconds(self.max_unreachable)
+        return self.hook.client.settings.max_unreachable
 
     def effective_success_states(self) -> list[str] | None:
         return self.success_states if self.success_states is not None else self.default_success_states()
@@ -73,6 +85,7 @@ class RunWaiting:
             success_states=self.effective_success_states(),
             failure_states=self.failure_states,
             logger=self.log,
+            max_unreachable=self.unreachable_limit(),
         )
 
     def deferral_trigger(
@@ -95,4 +108,5 @@ class RunWaiting:
             failure_states=self.failure_states,
             cancel_on_kill=cancel_on_kill,
             fire_not_before=fire_not_before(),
+            max_unreachable=self.unreachable_limit(),
         )

@@ -65,6 +65,8 @@ class RunWatcher:
     :param not_found_until: epoch seconds until which a 404 means "not visible yet", not "gone".
     :param success_states: platform states that count as success (replaces the platform's own).
     :param failure_states: platform states that count as failure, in addition to the platform's.
+    :param max_unreachable: seconds of nothing but transient errors (5xx, 429, connection errors,
+        timeouts) after which waiting ends with an ``error`` outcome; None: no limit.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class RunWatcher:
         failure_states: Iterable[str] | None = None,
         logger: Any = None,
         clock: Callable[[], float] = time.time,
+        max_unreachable: float | None = None,
     ) -> None:
         self.platform = platform
         self.run = dict(run)
@@ -95,6 +98,8 @@ class RunWatcher:
         self.last_raw: str | None = None
         self.last_progress: str | None = None
         self.transient_errors = 0
+        self.max_unreachable = max_unreachable
+        self.unreachable_since: float | None = None
 
     @property
     def label(self) -> str:
@@ -122,6 +127,7 @@ class RunWatcher:
     def observe(self, status: RunStatus) -> WaitOutcome | None:
         """Take one status; return the outcome when the run has ended."""
         self.transient_errors = 0
+        self.unreachable_since = None
         state = self.classify(status)
         if status.raw_state != self.last_raw:
             previous = self.last_raw
@@ -175,6 +181,14 @@ class RunWatcher:
             return None
         if error.retryable:
             self.transient_errors += 1
+            since = self.unreachable_since = self.unreachable_since or now
+            if self.max_unreachable is not None and now - since >= self.max_unreachable:
+                message = (
+                    f"{self.label} could not be read for {format_seconds(now - since)} (max_unreachable "
+                    f"{self.max_unreachable:g}s); last error: {error}. The run is kept: a "
+                    "retry of the task waits on it again"
+                )
+                return WaitOutcome("error", self.run, self.last_raw, message, {"http_status": error.status})
             self.log.warning("%s: reading the state failed, will try again: %s", self.label, error)
             return None
         return WaitOutcome("error", self.run, self.last_raw, str(error), {"http_status": error.status})

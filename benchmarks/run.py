@@ -1,8 +1,8 @@
 """``make bench``: every measurement in one run, printed as one table against the goals.
 
 Sections run one after another, each in its own process(es) so none inherits another's imports or
-memory: DAG-parse cost, CPU per poll, triggers at scale, latency. The table goes to stdout and, with
-the raw figures, to ``.bench/results.md`` and ``.bench/results.json``.
+memory: DAG-parse cost, CPU per poll, CPU per poll of a large Daggy run, triggers at scale, latency.
+The table goes to stdout and, with the raw figures, to ``.bench/results.md`` and ``.bench/results.json``.
 ``--quick`` shrinks every section (a smoke run for the tests, not figures to quote).
 """
 
@@ -30,11 +30,17 @@ GOOGLE_RATIO_GOAL = 3.0
 LAG_P99_GOAL_MS = 100.0
 RSS_GOAL_KIB = 30.0
 LATENCY_SLACK_S = 1.0
+# Issue #14: a Daggy poll costs the same whatever the run's size.
+DAGGY_SIZE_RATIO_GOAL = 1.2
 
 OURS = "airflow-provider-pipelines CdapPipelineRunTrigger"
 FLOOR = "bare aiohttp GET (floor)"
 GOOGLE = "Google DataFusionStartPipelineTrigger"
 HTTP = "http provider HttpSensorTrigger"
+# The pollers of benchmarks.daggy_poll_cost (not imported here: it imports Airflow).
+DAGGY_ONE = "one-task run"
+DAGGY_LARGE = "large run"
+DAGGY_BEFORE = "large run, whole document per poll (before)"
 
 
 def _child(module: str, *args: str) -> Any:
@@ -151,7 +157,27 @@ def table(figures: dict[str, Any]) -> str:
         f"max {latency['max_s']} s, mean {latency['mean_s']} s | | "
         f"≤ {bound:.0f} s | {_verdict(latency['max_s'] <= bound)} |"
     )
+    rows.append(_daggy_row(figures["daggy_poll_cost"]))
     return "\n".join(rows)
+
+
+def _daggy_row(daggy: dict[str, Any]) -> str:
+    pollers = daggy["pollers"]
+    large, one = pollers[DAGGY_LARGE], pollers[DAGGY_ONE]
+    side = [f"one-task run {one['cpu_us_per_poll']:.0f} µs"]
+    if DAGGY_BEFORE in pollers:
+        before = pollers[DAGGY_BEFORE]
+        side.append(
+            f"whole document per poll (before) {before['cpu_us_per_poll']:,.0f} µs "
+            f"({before['one_task_ratio']:.0f}x)"
+        )
+    ok = large["one_task_ratio"] <= DAGGY_SIZE_RATIO_GOAL
+    return (
+        f"| 5 | CPU per status poll of a Daggy run of {daggy['tasks']:,} tasks with "
+        f"{daggy['log_bytes'] / 1e6:.0f} MB of logs (DaggyRunTrigger, median of {large['rounds']} rounds) | "
+        f"{large['cpu_us_per_poll']:.0f} µs ({large['one_task_ratio']:.2f}x a one-task run) | "
+        f"{'; '.join(side)} | ≤ {DAGGY_SIZE_RATIO_GOAL}x a one-task run | {_verdict(ok)} |"
+    )
 
 
 def main() -> None:
@@ -173,6 +199,9 @@ def main() -> None:
     print("CPU per poll...", file=sys.stderr, flush=True)
     poll_args = ["--seconds", "0.5", "--rounds", "1"] if quick else []
     figures["poll_cost"] = _child("benchmarks.poll_cost", *poll_args)
+    print("CPU per poll of a large Daggy run...", file=sys.stderr, flush=True)
+    daggy_args = ["--seconds", "0.5", "--rounds", "1", "--tasks", "100", "--log-mb", "2"] if quick else []
+    figures["daggy_poll_cost"] = _child("benchmarks.daggy_poll_cost", *daggy_args)
     print("Triggers at scale...", file=sys.stderr, flush=True)
     if quick:
         figures["scale"] = scale_runs([50], limit=50, poll_interval=1.0, intervals=1)

@@ -30,6 +30,11 @@ def test_quick_bench_run_measures_every_section(tmp_path: Path) -> None:
     assert trigger["polls"] > 0 and trigger["cpu_us_per_poll"] > 0
     assert polls["bare aiohttp GET (floor)"]["polls"] > 0
 
+    daggy = figures["daggy_poll_cost"]
+    assert daggy["document_bytes"]["large run"] > daggy["log_bytes"] > 0
+    for poller in ("one-task run", "large run", "large run, whole document per poll (before)"):
+        assert daggy["pollers"][poller]["polls"] > 0 and daggy["pollers"][poller]["cpu_us_per_poll"] > 0
+
     (scale,) = figures["scale"]
     assert scale["triggers"] == 50 and scale["ended_early"] == 0
     assert scale["polls_per_s"] > 0 and scale["rss_per_trigger_kib"] is not None
@@ -38,6 +43,6 @@ def test_quick_bench_run_measures_every_section(tmp_path: Path) -> None:
     assert latency["dag_run_states"] == ["success"]
     assert 0 <= latency["max_s"] < 10
 
-    for section in ("| 1 |", "| 2 |", "| 3 |", "| 4 |"):
+    for section in ("| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |"):
         assert section in table
     assert table.strip() in done.stdout  # the table printed is the one saved

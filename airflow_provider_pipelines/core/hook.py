@@ -133,7 +133,12 @@ class PipelineHook(BaseHook):
         """
         return {}
 
-    def configure(self, conn: Connection) -> ClientConfig:
+    def configure(self, conn: Connection, *, testing: bool = False) -> ClientConfig:
+        """
+        The connection as settings, auth and options. An unusable one raises :class:`PipelineError`
+        naming the connection id, except when ``testing``: Airflow's "Test" button tests a form under
+        a random temporary id, which means nothing to the person who filled it in.
+        """
         try:
             return ClientConfig(
                 self.settings_from_connection(conn),
@@ -141,7 +146,8 @@ class PipelineHook(BaseHook):
                 self.options_from_connection(conn),
             )
         except (ValueError, TypeError, KeyError) as exc:
-            raise PipelineError(f"{self.platform} connection {self.conn_id!r} is not usable: {exc}") from None
+            named = "" if testing else f" {self.conn_id!r}"
+            raise PipelineError(f"{self.platform} connection{named} is not usable: {exc}") from None
 
     @property
     def client(self) -> SyncApiClient:
@@ -287,14 +293,57 @@ class PipelineHook(BaseHook):
     def find_started_run(self, run_spec: Mapping[str, Any], attempt: Attempt) -> RunRef | None:
         return self.run(self.find_started_run_plan(run_spec, attempt))
 
-    def check_connection(self) -> None:
-        """Raise when the platform cannot be reached with this connection."""
+    def check_connection(self) -> str | None:
+        """
+        Raise when the platform cannot be used with this connection: a call that needs valid
+        credentials where the platform has one. Returns what was checked, for "Test connection".
+        """
         raise NotImplementedError
 
     def test_connection(self) -> tuple[bool, str]:
-        """Airflow's "Test connection" button."""
+        """
+        Airflow's "Test connection" (the UI's button, ``airflow connections test``): ``(True, "<platform>
+        connection works: <what was checked>")``, or ``(False, <the cause in the user's words>)``: the host
+        (unreachable, not the platform's API), the credentials, or the ids the platform refused. Messages
+        name the platform, never the connection id (the UI tests a form under a random temporary id) nor
+        a secret.
+        """
+        from urllib.parse import urlsplit
+
+        from airflow_provider_pipelines.core.http import _where
+
+        checked: str | None = None
         try:
-            self.check_connection()
+            if self._client is None:
+                conn = self.get_connection(self.conn_id)
+                self._client = SyncApiClient(self.platform, *self.configure(conn, testing=True))
+            checked = self.check_connection()
+        except PipelineApiError as exc:
+            platform, status, reason = self.platform, exc.status, f"{exc.call}: {exc.message}"
+            base = self._client.settings.base_url if self._client is not None else ""
+            where = _where(base) + urlsplit(base).path if base else "the connection's host"
+            credentials = getattr(self, "credential_fields", "the connection's credentials")
+            if status in (401, 403):
+                message = f"{platform} refused the credentials (HTTP {status}, {reason}): check {credentials}"
+            elif status in (404, 405):
+                message = (
+                    f"{where} is not {platform}'s API (HTTP {status}, {reason}): check the connection's "
+                    "host, including its base path"
+                )
+            elif status is not None and 200 <= status < 300 and exc.code is None:
+                message = (
+                    f"{where} answered, but not as {platform}'s API does ({reason}): check that the "
+                    f"connection's host is {platform}'s API"
+                )
+            else:  # no reply (the transport error names the host and port), or the platform's own error
+                message = str(exc)
+        except PipelineError as exc:
+            message = str(exc)
         except Exception as exc:
-            return False, str(exc)
-        return True, f"{self.platform} connection works"
+            message = f"{self.platform} connection test failed: {type(exc).__name__}: {exc}"
+        else:
+            return True, f"{self.platform} connection works" + (f": {checked}" if checked else "")
+        for quoted in (f" {self.conn_id!r}", f" `{self.conn_id}`", f' "{self.conn_id}"'):
+            message = message.replace(quoted, "")
+        secrets = self._client.secrets() if self._client is not None else []
+        return False, shorten(redact(message, secrets))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import itertools
 import json
 import math
@@ -62,12 +63,16 @@ class DaggyEmulatorConfig(FaultOptions):
     ``task_seconds``: how long one task attempt runs (times ``long_factor`` for ``sleep``/``long`` commands).
     ``required_headers``: headers every ``/ready`` and ``/v1`` request must carry (daggyd itself has no
     authentication: this stands for a proxy in front of it).
+    ``output_log_bytes``: the ``outputLog`` of every attempt that ends is padded with filler lines to at
+    least this many bytes (0: just its ``Echoing`` line); it makes large run documents cheaply, for
+    benchmarks. Read when an attempt ends.
     """
 
     queued_seconds: float = 0.5
     task_seconds: float = 1.0
     long_factor: float = 100.0
     required_headers: dict[str, str] | None = None
+    output_log_bytes: int = 0
 
 
 class DagError(Exception):
@@ -91,6 +96,15 @@ def _ns(seconds: float) -> int:
 
 def _now_ns() -> int:
     return time.time_ns()
+
+
+_FILLER_LINE = "filler: " + "x" * 55 + "\n"  # 64 bytes
+
+
+@functools.lru_cache(maxsize=8)
+def _filler(size: int) -> str:
+    """At least ``size`` bytes of filler lines (one string per size, shared by every attempt)."""
+    return _FILLER_LINE * -(-size // len(_FILLER_LINE)) if size > 0 else ""
 
 
 # ----- DAG parsing and expansion -----
@@ -467,9 +481,17 @@ class DaggyEmulator:
                 task.tries += 1
                 run.touch(at)
 
+    def _pad_output_log(self, task: TaskRun) -> None:
+        """``output_log_bytes``: pad the attempt that just ended."""
+        attempt = task.attempts[-1]
+        missing = self.config.output_log_bytes - len(attempt["outputLog"])
+        if missing > 0:
+            attempt["outputLog"] += _filler(missing)
+
     def _end_attempt(self, run: DaggyRun, task: TaskRun, at: int) -> None:
         if not task.fails():
             task.finish_attempt(at, 0)
+            self._pad_output_log(task)
             task.state = COMPLETED
             return
         error_log = (
@@ -478,6 +500,7 @@ class DaggyEmulator:
             f"RuntimeError: simulated failure in {task.name}\n"
         )
         task.finish_attempt(at, 1, error_log=error_log)
+        self._pad_output_log(task)
         if task.tries <= int(task.definition["maxRetries"]):
             task.state = QUEUED
             task.not_before = at + _ns(float(task.definition["retryIntervalSeconds"]))
@@ -743,6 +766,12 @@ def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-seconds", type=float, default=defaults.task_seconds)
     parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
     parser.add_argument(
+        "--output-log-bytes",
+        type=int,
+        default=defaults.output_log_bytes,
+        help="pad every ended attempt's outputLog to at least this many bytes (large run documents)",
+    )
+    parser.add_argument(
         "--header",
         action="append",
         default=[],
@@ -765,6 +794,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         task_seconds=args.task_seconds,
         long_factor=args.long_factor,
         required_headers=headers or None,
+        output_log_bytes=args.output_log_bytes,
         **common_config_options(args),
     )
     return create_daggy_app(config)

@@ -90,6 +90,9 @@ class FlowEngineEmulatorConfig(FaultOptions):
     ``status_case`` (``lower``, ``upper``, ``title``), ``status_words`` (canonical word -> word sent, e.g.
     ``{"success": "FINISHED"}``) and ``unknown_status`` (sent instead of ``running`` for a run) change the
     status vocabulary, read at every reply. ``string_status``: the envelope's ``status`` as a string.
+    ``serves_run_get``: ``False`` answers the run's ``GET …/pipeline/{historyId}/get`` (a vendor-SDK call
+    that the vendor's API page does not list) as an unknown route does: HTTP 404 with an error envelope,
+    for every run. Runs can then be read only through ``historyList``.
     """
 
     user_id: str = "1"
@@ -106,6 +109,7 @@ class FlowEngineEmulatorConfig(FaultOptions):
     status_words: dict[str, str] | None = None
     unknown_status: str | None = None
     string_status: bool = False
+    serves_run_get: bool = True
 
     def __post_init__(self) -> None:
         if self.status_case not in STATUS_CASES:
@@ -747,6 +751,8 @@ class FlowEngineEmulator:
             }
 
     async def _get_run(self, request: web.Request) -> Any:
+        if not self.config.serves_run_get:
+            raise EnvelopeError(ERR_NO_ROUTE, f"接口不存在 (not found: {request.path})", 404)
         at = now()
         with self._lock:
             return self._record(self._run(request.match_info["run_id"]), at)
@@ -940,6 +946,11 @@ def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unknown-status", default=None, help="send this instead of 'running' for a run")
     parser.add_argument("--string-status", action="store_true", help="send the envelope's status as a string")
     parser.add_argument(
+        "--no-run-get",
+        action="store_true",
+        help="answer GET .../pipeline/{historyId}/get with HTTP 404, as an engine without it",
+    )
+    parser.add_argument(
         "--header",
         action="append",
         default=[],
@@ -975,6 +986,7 @@ def _app_from_cli(args: argparse.Namespace) -> web.Application:
         status_words=words or None,
         unknown_status=args.unknown_status,
         string_status=args.string_status,
+        serves_run_get=not args.no_run_get,
         **common_config_options(args),
     )
     return create_flowengine_app(config)

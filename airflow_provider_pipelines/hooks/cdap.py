@@ -47,6 +47,27 @@ def program(pipeline_type: str) -> tuple[str, str, str]:
         raise ValueError(f"pipeline_type must be 'batch' or 'streaming', not {pipeline_type!r}") from None
 
 
+def runtime_arg_text(key: Any, value: Any) -> str:
+    """
+    A runtime argument's value as CDAP reads it (every value is a string): strings as they are;
+    numbers, booleans, dicts and lists as JSON text (``3``, ``2.5``, ``true``, ``{"a":1}``).
+    ``None`` is refused (``ValueError`` naming the key): CDAP would read the text ``None``.
+    """
+    if value is None:
+        raise ValueError(f"CDAP runtime argument {str(key)!r} is None: give a string, or leave the key out")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float | Mapping | list | tuple):
+        try:
+            # Inside: other mappings as objects; anything JSON has no type for as its text.
+            return json.dumps(
+                value, separators=(",", ":"), default=lambda o: dict(o) if isinstance(o, Mapping) else str(o)
+            )
+        except ValueError as exc:  # a structure that contains itself
+            raise ValueError(f"CDAP runtime argument {str(key)!r} cannot be written as JSON: {exc}") from None
+    return str(value)
+
+
 def default_success_states(pipeline_type: str) -> list[str] | None:
     """Streaming pipelines never complete: for them, a run that is RUNNING has succeeded in starting."""
     return ["RUNNING"] if pipeline_type == "streaming" else None
@@ -143,7 +164,7 @@ class CdapHook(PipelineHook):
                     "appId": pipeline_name,
                     "programType": program_type,
                     "programId": program_id,
-                    "runtimeargs": {str(k): str(v) for k, v in (runtime_args or {}).items()},
+                    "runtimeargs": {str(k): runtime_arg_text(k, v) for k, v in (runtime_args or {}).items()},
                 }
             ],
             idempotent=False,
@@ -258,8 +279,22 @@ class CdapHook(PipelineHook):
         """The run's log as text."""
         return self.run(self.logs_plan(pipeline_name, run_id, namespace, pipeline_type, start, stop))
 
-    def check_connection(self) -> None:
-        self.run(self.namespace_plan("default"))
+    # Where the connection's credentials are, for "Test connection" when CDAP refuses them.
+    credential_fields = "the token in the password, or the keyfile_dict / key_path extras (Google auth)"
+
+    def check_connection(self) -> str:
+        """
+        Reads namespace ``default`` (``GET /v3/namespaces/default``, through Data Fusion's ``/api``
+        too): a call that needs valid credentials wherever CDAP asks for them.
+        """
+        how = {"BearerTokenAuth": "with the bearer token", "GoogleCredentialsAuth": "with Google credentials"}
+        auth = type(self.client.auth).__name__
+        reply = self.run(self.namespace_plan("default"))
+        if not isinstance(reply, Mapping):
+            raise PipelineApiError(
+                self.platform, "get namespace", 200, f"unexpected reply: {str(reply)[:200]!r}"
+            )
+        return f"read namespace default {how.get(auth, 'without credentials')}"
 
     def namespace_plan(self, namespace: str) -> Plan[Any]:
         return (yield ApiCall("get namespace", "GET", url_path("v3", "namespaces", namespace)))

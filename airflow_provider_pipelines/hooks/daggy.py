@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.connection_types import DAGGY_CONNECTION
@@ -32,6 +33,7 @@ DAGGY_STATES = StateMap(
 )
 FAILED_TASK_STATES = ("ERRORED", "KILLED")
 LOG_TAIL_LINES = 10
+SEEN_STATES_KEPT = 1024  # runs whose last state one hook remembers (a hook usually watches one)
 
 
 def tag_with_marker(tag: str | None, marker: str) -> str:
@@ -63,6 +65,11 @@ def format_counts(counts: Mapping[str, int]) -> str:
 
 def tail(text: Any, lines: int = LOG_TAIL_LINES) -> list[str]:
     return [line for line in str(text or "").splitlines() if line.strip()][-lines:]
+
+
+def unusable_reply(error: PipelineApiError) -> bool:
+    """A reply that came (2xx) but cannot be used: over the reply cap, not JSON, not the shape expected."""
+    return error.status is not None and 200 <= error.status < 300
 
 
 class DaggyHook(PipelineHook):
@@ -218,8 +225,20 @@ class DaggyHook(PipelineHook):
         """``QUEUED`` retries one errored or killed task."""
         self.run(self.set_task_state_plan(run_id, task_name, state))
 
-    def check_connection(self) -> None:
+    # Where the connection's credentials are, for "Test connection" when a proxy refuses them.
+    credential_fields = "the headers extra (what the proxy in front of daggyd expects)"
+
+    def check_connection(self) -> str:
+        """
+        ``GET /ready``; daggyd asks for no credentials, so with a ``headers`` extra (a proxy in front
+        of it) also a call the proxy must let through: ``GET /v1/dagruns``.
+        """
+        proxied = isinstance(self.client.auth, StaticHeadersAuth)
         self.ready()
+        if not proxied:
+            return "daggyd answered GET /ready"
+        runs = self.run(self.list_runs_plan(all_runs=False))
+        return f"daggyd answered GET /ready, and GET /v1/dagruns with the headers extra ({len(runs)} runs)"
 
     # -- the run protocol ----------------------------------------------------------------------------
 
@@ -227,12 +246,45 @@ class DaggyHook(PipelineHook):
     def run_ref(run_id: int | str) -> RunRef:
         return {"run_id": int(run_id)}
 
+    @cached_property
+    def _seen_states(self) -> dict[str, str]:
+        """The state this hook last read for each run: the run document is read when it changes."""
+        return {}
+
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
-        document = yield from self.get_run_plan(run["run_id"])
-        raw = str(last_mapping(document.get("dagStateChanges")).get("state") or "")
-        if not raw:
-            raw = yield from self.get_run_state_plan(run["run_id"])
-        counts = task_counts(document.get("taskStates"))
+        """
+        The run's state, from the light call ``GET /v1/dagrun/{id}/state``: a poll costs the same
+        whatever the run's size.
+
+        The task counts (``details["task_counts"]`` and the progress line) need the run document
+        (``GET /v1/dagrun/{id}``: every task and its logs, so its size grows with the run). It is read
+        only when the state differs from the one this hook last read for the run: once per state a
+        wait sees (QUEUED, RUNNING, the end), never on a poll that finds the state unchanged, whose
+        status then carries no counts and no progress. A document that comes back but cannot be used
+        (over ``max_reply_bytes``, not JSON, not an object) costs only the counts; any other error
+        reading it is the status read's error. When ``/state`` answers no state, the document's last
+        ``dagStateChanges`` entry gives it.
+        """
+        run_id = run["run_id"]
+        raw = yield from self.get_run_state_plan(run_id)
+        seen = self._seen_states
+        if raw and seen.get(str(run_id)) == raw:
+            return RunStatus(raw, self.state_map.classify(raw))
+        counts: dict[str, int] | None = None
+        try:
+            document = yield from self.get_run_plan(run_id)
+        except PipelineApiError as exc:
+            if not unusable_reply(exc):
+                raise
+        else:
+            counts = task_counts(document.get("taskStates"))
+            raw = raw or str(last_mapping(document.get("dagStateChanges")).get("state") or "")
+        if raw:
+            if len(seen) >= SEEN_STATES_KEPT:
+                seen.clear()
+            seen[str(run_id)] = raw
+        if counts is None:
+            return RunStatus(raw, self.state_map.classify(raw))
         return RunStatus(raw, self.state_map.classify(raw), {"task_counts": counts}, format_counts(counts))
 
     def cancel_plan(self, run: Mapping[str, Any]) -> Plan[None]:
@@ -243,6 +295,7 @@ class DaggyHook(PipelineHook):
         yield from self.set_run_state_plan(run["run_id"], "QUEUED")
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
+        """The failed tasks and their last attempts' log tails: the run document, read once, at the end."""
         document = yield from self.get_run_plan(run["run_id"])
         states = document.get("taskStates")
         attempts = document.get("taskAttempts")

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
 from airflow_provider_pipelines.core.apim_auth import ApimAuth
 from airflow_provider_pipelines.core.auth import Auth
-from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id, reply_int
-from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.http import ApiCall, Plan, _where, url_path
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -41,6 +41,9 @@ ERROR_CODES = {
     62109: "internal error of the batch processing service",
 }
 RETRY_LATER = {61121}
+BAD_USER_OR_ORG, NO_PRIVILEGE = "62101", "62103"
+# A flow instance id no flow has: "Test connection" reads it to learn whether the user id is accepted.
+PROBE_FLOW_INSTANCE = "airflow-connection-test"
 
 # Batch flow instance statuses (integers) by name. SKIP counts as success, SUSPEND as still going.
 FLOW_STATUS_NAMES = {
@@ -330,8 +333,62 @@ class EnosHook(PipelineHook):
     def cancel_flow_instance(self, instance_id: str) -> Any:
         return self.run(self.cancel_flow_instance_plan(instance_id))
 
-    def check_connection(self) -> None:
-        self.list_pipelines(1, 1)
+    # Where the connection's credentials are, for "Test connection" when EnOS refuses them.
+    credential_fields = "the login (the app key) and the password (the app secret)"
+
+    def check_connection(self) -> str:
+        """
+        An access token from the token service (the app key and secret), then a signed list of the
+        organization's stream processing pipelines (the org id). With a ``user_id``, also a read of
+        a flow instance that does not exist: the batch data flow service answers 62101 when the user
+        id is wrong, and "no such instance" when it is right. Each refusal is named as such.
+        """
+        client = self.client  # an unusable connection fails here, not as a refused app key
+        org_id, user_id = client.options["org_id"], client.options.get("user_id")
+        try:
+            count, _ = self.list_pipelines(1, 1)
+        except PipelineApiError as exc:
+            if exc.call == "get access token" and exc.status is None:
+                where = _where(client.settings.base_url)
+                raise PipelineError(
+                    f"EnOS's token service at {where} cannot be reached ({exc.message}): check the "
+                    "connection's host (the API gateway URL)"
+                ) from None
+            if exc.code == BAD_USER_OR_ORG:
+                raise PipelineError(
+                    f"EnOS refused the org id {org_id!r} ({exc.message}): check the org_id extra"
+                ) from None
+            if exc.code == NO_PRIVILEGE:
+                raise PipelineError(
+                    f"EnOS: the application has no privilege in org {org_id!r} ({exc.message})"
+                ) from None
+            raise
+        except PipelineError as exc:  # the token service refused the app key or secret
+            text = str(exc)
+            if "(status None): " in text:  # a JSON reply with no token service status: another server
+                said = text.split("(status None): ", 1)[1]
+                raise PipelineError(
+                    f"{_where(client.settings.base_url)} did not answer as EnOS's token service does "
+                    f"({said}): check the connection's host (the API gateway URL)"
+                ) from None
+            raise PipelineError(f"{text}: check the credentials, {self.credential_fields}") from None
+        checked = f"the token service accepted the app key, and org {org_id} lists {count} stream pipelines"
+        if not user_id:
+            return checked
+        try:
+            self.run(self.get_flow_instance_plan(PROBE_FLOW_INSTANCE))
+        except PipelineApiError as exc:
+            if exc.code == BAD_USER_OR_ORG:
+                raise PipelineError(
+                    f"EnOS refused the user id {user_id!r} ({exc.message}): check the user_id extra"
+                ) from None
+            if exc.code == NO_PRIVILEGE:
+                raise PipelineError(
+                    f"EnOS: user {user_id!r} has no privilege for batch data flows ({exc.message})"
+                ) from None
+            if exc.code is None and (exc.status is None or exc.status in (401, 403) or exc.status >= 500):
+                raise
+        return f"{checked}; the batch data flow service accepted user {user_id}"
 
     # -- the run protocol ----------------------------------------------------------------------------
 

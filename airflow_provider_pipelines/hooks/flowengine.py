@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.connection_types import FLOWENGINE_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
-from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
 from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
@@ -39,6 +39,8 @@ FLOWENGINE_STATES = StateMap(
     }
 )
 RECENT_RUNS = 20  # runs read to find the one a start whose reply was lost created
+HISTORY_PAGE_SIZE = 50  # runs per historyList page when a run's record is read from the history
+HISTORY_PAGES = 20  # pages read at most (1,000 runs) before a run counts as not in the history
 FAILED_NODE_WORDS = ("fail", "error", "kill")
 
 
@@ -287,10 +289,74 @@ class FlowEngineHook(PipelineHook):
         )
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
+        """``GET …/pipeline/{historyId}/get`` (the vendor's SDK; not on the vendor's API page)."""
         data = yield from self._kernel("get run", "GET", "pipeline", run_id, "get")
+        return self._run_record(run_id, data)
+
+    def _run_record(self, run_id: int | str, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             raise PipelineApiError(self.platform, "get run", 404, f"no record of run {run_id}")
         return dict(data)
+
+    # Set on a hook once its engine has answered HTTP 404 to ``…/{historyId}/get`` for a run that its
+    # pipeline's history shows: from then on the hook reads runs from the history only.
+    _lacks_run_get: bool = False
+
+    def history_record_plan(self, pipeline_id: int | str, run_id: int | str) -> Plan[dict[str, Any] | None]:
+        """
+        The run's record in its pipeline's history (10, ``historyList``, on the vendor's page), or None.
+        Pages of :data:`HISTORY_PAGE_SIZE`, newest first, up to :data:`HISTORY_PAGES` of them; stops at a
+        short page, or at a page that repeats the one before (an engine that ignores ``page``).
+        """
+        wanted = str(run_id)
+        previous: list[str | None] = []
+        for page in range(1, HISTORY_PAGES + 1):
+            records = yield from self.history_plan(pipeline_id, page, HISTORY_PAGE_SIZE)
+            ids = [reply_id(record.get("id")) for record in records]
+            for record, record_id in zip(records, ids, strict=True):
+                if record_id == wanted:
+                    return record
+            if len(records) < HISTORY_PAGE_SIZE or ids == previous:
+                return None
+            previous = ids
+        return None
+
+    def run_record_plan(self, run: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        """
+        The run's record: ``GET …/{historyId}/get`` (:meth:`get_run_plan`), or, on an engine that answers
+        that call HTTP 404, the run's entry in its pipeline's history (:meth:`history_record_plan`;
+        the run ref's ``pipeline_id``). A 404 for a run the history does not show either is the
+        run's 404 (not visible yet, or gone) and proves nothing about the engine. Once the history has
+        shown a run that ``get`` did not, the hook remembers that its engine lacks ``get`` and reads
+        the history only: one call per poll, not two.
+        """
+        run_id, pipeline_id = run["run_id"], run.get("pipeline_id")
+        if not self._lacks_run_get or pipeline_id is None:
+            try:
+                data = yield from self._kernel("get run", "GET", "pipeline", run_id, "get")
+            except PipelineApiError as exc:
+                if exc.status != 404 or pipeline_id is None:
+                    raise
+                record = yield from self.history_record_plan(pipeline_id, run_id)
+                if record is None:
+                    raise
+                self._lacks_run_get = True
+                self.log.info(
+                    "FlowEngine answers HTTP 404 to GET …/pipeline/%s/get: reading runs from the "
+                    "history of their pipeline (historyList) from now on",
+                    run_id,
+                )
+                return record
+            return self._run_record(run_id, data)
+        record = yield from self.history_record_plan(pipeline_id, run_id)
+        if record is None:
+            raise PipelineApiError(
+                self.platform,
+                "list run history",
+                404,
+                f"run {run_id} is not in the history of pipeline {pipeline_id}",
+            )
+        return record
 
     # -- the public sync API -------------------------------------------------------------------------
 
@@ -334,8 +400,47 @@ class FlowEngineHook(PipelineHook):
     def get_run(self, run_id: int | str) -> dict[str, Any]:
         return self.run(self.get_run_plan(run_id))
 
-    def check_connection(self) -> None:
-        self.run(self.engine_plan())
+    # Where the connection's credentials are, for "Test connection" when FlowEngine refuses them.
+    credential_fields = "the user_id extra (sent as X-FlowEngine-UserId) and the headers extra"
+
+    def discovery_step_plan(self, name: str, path: str) -> Plan[Any]:
+        """One call of engine discovery: its ``data``; a refusal (``status`` not 0) names the engine key."""
+        reply = yield self._call(name, "GET", path)
+        if isinstance(reply, Mapping) and "status" in reply and str(reply["status"]) != "0":
+            said = f"status {reply['status']}: {reply.get('msg') or 'no message'}"
+            said = summarize(redact(said, self.client.secrets()), 200)
+            raise PipelineError(
+                f"FlowEngine refused the engine key ({name}: {said}): check the engine_key extra"
+            )
+        return self._data(name, reply)
+
+    def check_connection(self) -> str:
+        """
+        Engine discovery with the engine key (steps 01 and 02, which every later call starts from),
+        sending the user id and headers: a refused engine key, user id or header is named as such.
+        """
+        try:
+            info = self.run(self.discovery_step_plan("get engine info", "/engine-manager/v1/k8s/info/"))
+            url = info.get("url") if isinstance(info, Mapping) else None
+            path = "/" + url.strip("/") if isinstance(url, str) else "/"
+            if path == "/":
+                raise PipelineError(
+                    "FlowEngine engine discovery found no engine for the engine key (no url in its reply): "
+                    "check the engine_key extra"
+                )
+            param = self.run(self.discovery_step_plan("get engine id", path + "/kernel/v1/system/getParam"))
+        except PipelineApiError as exc:
+            if exc.status not in (401, 403):
+                raise
+            raise PipelineError(
+                f"FlowEngine refused the user id or the gateway headers (HTTP {exc.status}, {exc.call}: "
+                f"{exc.message}): check the user_id extra (sent as {USER_ID_HEADER}) and the headers extra"
+            ) from None
+        engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
+        if engine_id is None:
+            raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
+        self._engine = Engine(path, engine_id)
+        return f"the engine key found engine {engine_id} at {path}"
 
     # -- node parameters -----------------------------------------------------------------------------
 
@@ -373,7 +478,8 @@ class FlowEngineHook(PipelineHook):
         return {"run_id": run_id, "pipeline_id": pipeline_id}
 
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
-        record = yield from self.get_run_plan(run["run_id"])
+        """The record's ``status`` and node counts, from :meth:`run_record_plan` (``get`` or the history)."""
+        record = yield from self.run_record_plan(run)
         raw = str(record.get("status") or "")
         counts: dict[str, int] = {}
         for node in mappings(record.get("nodes")):
@@ -420,7 +526,8 @@ class FlowEngineHook(PipelineHook):
         return self.run_ref(pipeline_id, new[0]["id"]) if new else None
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
-        record = yield from self.get_run_plan(run["run_id"])
+        """The failed nodes of the run's record (:meth:`run_record_plan`: ``get`` or the history)."""
+        record = yield from self.run_record_plan(run)
         lines = []
         for node in mappings(record.get("nodes")):
             if any(w in str(node.get("status", "")).lower() for w in FAILED_NODE_WORDS):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.connection_types import TAILER_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth
-from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, shorten
 from airflow_provider_pipelines.core.firebase_auth import (
     FIREBASE_TOKEN_URL,
     ExpiringJwtAuth,
@@ -43,10 +43,16 @@ CLOCK_SKEW = 600.0  # seconds a launch time read from a run id may precede this 
 JOB_ID_PREFIXES = {"table-to-table": "gbq-to-gbq", "table-to-storage": "gbq-to-gcs"}
 
 
+# The configuration types whose ids the API knows with the environment suffix (``<id>_<ENVIRONMENT>``).
+# Documented for table-to-table; that the other types (table-to-storage, storage-to-storage, workflow...)
+# are known by their id as given is inferred: the documents show the suffix for table-to-table only.
+SUFFIXED_CONFIGURATION_TYPES = frozenset({"table-to-table"})
+
+
 def identity(
     account: str, environment: str, configuration_type: str, configuration_id: str
 ) -> dict[str, str]:
-    """What names a Tailer job: the four fields every action carries."""
+    """What names a Tailer job: the four fields every action carries, as given (see :func:`job_identity`)."""
     return {
         "account": str(account),
         "environment": str(environment),
@@ -55,12 +61,43 @@ def identity(
     }
 
 
-def with_environment_suffix(configuration_type: str, configuration_id: str, environment: str) -> str:
-    """A table-to-table configuration is addressed as ``<id>_<ENVIRONMENT>``: add the suffix if missing."""
+def api_configuration_id(configuration_type: str, configuration_id: str, environment: str) -> str:
+    """
+    The configuration id the Tailer API knows, for a configuration type, id and environment.
+
+    A table-to-table configuration is known as ``<id>_<ENVIRONMENT>`` (``000099_sales`` in DEV is
+    ``000099_sales_DEV``): the suffix is added unless the id already ends with it. Every other type
+    keeps its id as given (inferred: the documents show the suffix for table-to-table only).
+    """
+    configuration_id, environment = str(configuration_id), str(environment)
     suffix = f"_{environment}"
-    if configuration_type == "table-to-table" and not configuration_id.endswith(suffix):
+    if (
+        str(configuration_type) in SUFFIXED_CONFIGURATION_TYPES
+        and environment
+        and not configuration_id.endswith(suffix)
+    ):
         return configuration_id + suffix
     return configuration_id
+
+
+# The earlier name of the same rule.
+with_environment_suffix = api_configuration_id
+
+
+def job_identity(
+    account: str, environment: str, configuration_type: str, configuration_id: str
+) -> dict[str, str]:
+    """
+    A job's identity as the API knows it: :func:`identity` with the configuration id that
+    :func:`api_configuration_id` decides. Every Tailer operator and sensor names its job with this,
+    so tasks given the same ``configuration_id`` address the same configuration.
+    """
+    return identity(
+        account,
+        environment,
+        configuration_type,
+        api_configuration_id(configuration_type, configuration_id, environment),
+    )
 
 
 def launched_at(run: Mapping[str, Any]) -> float:
@@ -307,8 +344,52 @@ class TailerHook(PipelineHook):
         """Activate, deactivate or archive a configuration (data operation)."""
         return self.run(self.set_configuration_status_plan(job, activated, archived))
 
-    def check_connection(self) -> None:
-        self.run(self.get_by_status_plan("000000", "table-to-table", limit=1))
+    # Where the connection's credentials are, for "Test connection" when Tailer refuses them.
+    credential_fields = "the JWT in the password, or the refresh_token and firebase_api_key extras"
+
+    def check_token_plan(self) -> Plan[Any]:
+        """``get_by_status`` naming no account: Tailer checks the token before it reads the request."""
+        fields = {"configuration_type": "table-to-table", "limit": 1}
+        return (yield self._call("check token", "/v1/dag/status", "get_by_status", fields))
+
+    def check_connection(self) -> str:
+        """
+        Whether the credentials get a token the Tailer API accepts, without naming an account (the
+        connection has none, and a guessed one may not be the user's). With a refresh token, Firebase
+        first issues an ID token. Then the API is asked for the runs of no account: 401 is a refused
+        token, while an answer about the request (400, 422, or a 403/404 about the account) means the
+        token was accepted. Any other 403 or 404 is left to the caller (refused; not Tailer's API).
+        """
+        auth = self.client.auth
+        refreshing = isinstance(auth, FirebaseRefreshTokenAuth)
+        try:
+            reply = self.run(self.check_token_plan())
+        except PipelineApiError as exc:
+            about_account = "account" in exc.message.lower()
+            if not (exc.status in (400, 422) or (exc.status in (403, 404) and about_account)):
+                raise
+            said = shorten(exc.message, 120)
+            answer = f"asked for the runs of no account, it answered HTTP {exc.status}: {said}"
+        except PipelineError as exc:
+            if not refreshing:  # a pasted JWT that expired: its error says what to do
+                raise
+            raise PipelineError(
+                f"{exc}: check the credentials, the refresh_token and firebase_api_key extras"
+            ) from None
+        else:
+            if not isinstance(reply, Mapping) or not isinstance(reply.get("results"), list):
+                raise PipelineApiError(
+                    self.platform, "check token", 200, f"unexpected reply: {str(reply)[:200]!r}"
+                )
+            answer = "it listed runs"
+        if refreshing:
+            return f"Firebase issued an ID token for the refresh token; the Tailer API accepted it ({answer})"
+        try:
+            expires = datetime.fromtimestamp(getattr(auth, "_expires_at", None) or 0, UTC)
+        except (OverflowError, ValueError, OSError):  # an exp claim beyond any date
+            expires = datetime.fromtimestamp(0, UTC)
+        until = f", valid until {expires:%Y-%m-%d %H:%M} UTC" if expires.timestamp() > 0 else ""
+        return f"the Tailer API accepted the JWT{until} ({answer})"
 
     # -- the run protocol ----------------------------------------------------------------------------
 

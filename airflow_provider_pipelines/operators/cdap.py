@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
-from airflow_provider_pipelines.hooks.cdap import MARKER_ARG, CdapHook, default_success_states, program
+from airflow_provider_pipelines.hooks.cdap import (
+    MARKER_ARG,
+    CdapHook,
+    default_success_states,
+    program,
+    runtime_arg_text,
+)
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
@@ -27,7 +33,10 @@ class CdapStartPipelineOperator(PipelineRunOperator):
 
     :param pipeline_name: the deployed pipeline (CDAP application) name. Templated.
     :param namespace: the CDAP namespace. Templated.
-    :param runtime_args: runtime arguments (macros) for this run. Templated.
+    :param runtime_args: runtime arguments (macros) for this run. Templated. CDAP reads every value
+        as a string: strings are sent as they are; numbers, booleans, dicts and lists as JSON text
+        (``3``, ``2.5``, ``true``, ``{"a":1}``). ``None`` is refused (a ``ValueError`` naming the key):
+        when the DAG is parsed for a value given as is, before the start for one a template rendered.
     :param pipeline_type: ``batch`` (DataPipelineWorkflow) or ``streaming`` (DataStreamsSparkStreaming).
         For streaming pipelines the default success state is RUNNING: the task succeeds once the
         pipeline runs.
@@ -65,6 +74,10 @@ class CdapStartPipelineOperator(PipelineRunOperator):
     ) -> None:
         super().__init__(conn_id=cdap_conn_id, **kwargs)
         program(pipeline_type)
+        if isinstance(runtime_args, Mapping):
+            for key, value in runtime_args.items():
+                if value is None:
+                    runtime_arg_text(key, value)  # raises, naming the key
         self.pipeline_name = pipeline_name
         self.namespace = namespace
         self.runtime_args = runtime_args

@@ -90,12 +90,18 @@ class DaggySubmitDagOperator(PipelineRunOperator):
         )
         super().render_template_fields(context, jinja_env)
 
+    def template_text(self, text: str) -> str:
+        """Daggy's own ``{{NAME}}`` references are kept from Jinja."""
+        pattern = getattr(self, "_daggy_references", None)
+        if pattern is not None and pattern.search(text):
+            return pattern.sub(r"{% raw %}{{\1}}{% endraw %}", text)
+        return text
+
     def render_template(
         self, content: Any, context: Any, jinja_env: Any = None, seen_oids: Any = None
     ) -> Any:
-        pattern = getattr(self, "_daggy_references", None)
-        if pattern is not None and isinstance(content, str) and pattern.search(content):
-            content = pattern.sub(r"{% raw %}{{\1}}{% endraw %}", content)
+        if isinstance(content, str):  # the whole spec as a JSON string; a dict's strings go to template_text
+            content = self.template_text(content)
         return super().render_template(content, context, jinja_env, seen_oids)
 
     def run_spec(self) -> dict[str, Any]:

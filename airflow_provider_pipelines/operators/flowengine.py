@@ -12,6 +12,7 @@ from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState
+from airflow_provider_pipelines.core.templating import StructuredTemplates
 from airflow_provider_pipelines.hooks.flowengine import FlowEngineHook
 from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
 
@@ -48,6 +49,7 @@ class _FlowEngineRunOperator(PipelineRunOperator):
         kwargs.setdefault("failure_states", failure_statuses)
         super().__init__(conn_id=flowengine_conn_id, **kwargs)
         self.flowengine_conn_id = flowengine_conn_id
+
 
 class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
     """
@@ -143,7 +145,7 @@ class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
         return None
 
 
-class _FlowEngineOperator(BaseOperator):
+class _FlowEngineOperator(StructuredTemplates, BaseOperator):
     def __init__(self, *, flowengine_conn_id: str = FlowEngineHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flowengine_conn_id = flowengine_conn_id

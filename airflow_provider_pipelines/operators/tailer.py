@@ -9,12 +9,7 @@ from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
-from airflow_provider_pipelines.hooks.tailer import (
-    TailerHook,
-    default_job_id,
-    identity,
-    with_environment_suffix,
-)
+from airflow_provider_pipelines.hooks.tailer import TailerHook, default_job_id, job_identity
 from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
 
 if TYPE_CHECKING:
@@ -29,13 +24,16 @@ class TailerLaunchJobOperator(PipelineRunOperator):
 
     Returns the ``run_id`` (XCom ``return_value``; XCom ``run_id`` is pushed before waiting, and
     XCom ``job_id`` too). For a table-to-table configuration the API wants the id with the
-    environment suffix (``000099_sales_DEV``): when it is missing, the operator adds it and says so.
+    environment suffix (``000099_sales_DEV``): when it is missing, the operator adds it and says so
+    (:func:`~airflow_provider_pipelines.hooks.tailer.api_configuration_id`, the rule every Tailer
+    operator and sensor follows).
     Tailer has no API to stop a run: on timeout or kill the task fails and the run goes on.
 
     :param account: the Tailer account, e.g. ``000099``. Templated.
     :param environment: ``DEV``, ``PROD``... Templated.
     :param configuration_type: ``table-to-table`` or ``table-to-storage``. Templated.
-    :param configuration_id: the configuration id. Templated.
+    :param configuration_id: the configuration id, with or without the ``_<ENVIRONMENT>`` suffix of
+        table-to-table configurations. Templated.
     :param execution_date: the run's execution date (``YYYY-MM-DD``), e.g. ``{{ ds }}``. Templated.
     :param job_id: the job to launch; default ``gbq-to-gbq|<configuration_id>`` (table-to-table) or
         ``gbq-to-gcs|<configuration_id>`` (table-to-storage, inferred). Templated.
@@ -73,10 +71,7 @@ class TailerLaunchJobOperator(PipelineRunOperator):
         self.tailer_conn_id = tailer_conn_id
 
     def job(self) -> dict[str, str]:
-        configuration_id = with_environment_suffix(
-            self.configuration_type, self.configuration_id, self.environment
-        )
-        return identity(self.account, self.environment, self.configuration_type, configuration_id)
+        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
 
     def run_spec(self) -> dict[str, Any]:
         job = self.job()
@@ -91,7 +86,7 @@ class TailerLaunchJobOperator(PipelineRunOperator):
         assert isinstance(hook, TailerHook)
         spec = self.run_spec()
         job, job_id = spec["job"], spec["job_id"]
-        if job["configuration_id"] != self.configuration_id:
+        if job["configuration_id"] != str(self.configuration_id):
             self.log.info(
                 "Tailer addresses table-to-table configurations with their environment: using %s",
                 job["configuration_id"],
@@ -123,7 +118,8 @@ class _TailerConfigurationOperator(BaseOperator):
         self.tailer_conn_id = tailer_conn_id
 
     def job(self) -> dict[str, str]:
-        return identity(self.account, self.environment, self.configuration_type, self.configuration_id)
+        """The job as the API knows it: a table-to-table id gets its ``_<ENVIRONMENT>`` suffix."""
+        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
 
 
 class TailerResetWorkflowOperator(_TailerConfigurationOperator):
@@ -132,7 +128,8 @@ class TailerResetWorkflowOperator(_TailerConfigurationOperator):
 
     :param account: the Tailer account. Templated.
     :param environment: the environment. Templated.
-    :param configuration_id: the workflow configuration id. Templated.
+    :param configuration_id: the workflow configuration id (sent as given; a table-to-table id would
+        get its ``_<ENVIRONMENT>`` suffix, as for every Tailer operator). Templated.
     :param configuration_type: ``workflow`` (the default). Templated.
     :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
     """
@@ -141,8 +138,9 @@ class TailerResetWorkflowOperator(_TailerConfigurationOperator):
         super().__init__(configuration_type=configuration_type, **kwargs)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        reply = TailerHook(tailer_conn_id=self.tailer_conn_id).reset_workflow_status(self.job())
-        self.log.info("Reset Tailer workflow %s (%s)", self.configuration_id, self.environment)
+        job = self.job()
+        reply = TailerHook(tailer_conn_id=self.tailer_conn_id).reset_workflow_status(job)
+        self.log.info("Reset Tailer workflow %s (%s)", job["configuration_id"], self.environment)
         return reply
 
 
@@ -153,7 +151,8 @@ class TailerSetConfigurationStatusOperator(_TailerConfigurationOperator):
     :param account: the Tailer account. Templated.
     :param environment: the environment. Templated.
     :param configuration_type: the configuration type. Templated.
-    :param configuration_id: the configuration id as the API knows it. Templated.
+    :param configuration_id: the configuration id; a table-to-table id without the ``_<ENVIRONMENT>``
+        suffix gets it, as for the launch operator and the sensors. Templated.
     :param activated: True to enable, False to disable.
     :param archived: True to archive (default False).
     :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
@@ -166,10 +165,11 @@ class TailerSetConfigurationStatusOperator(_TailerConfigurationOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         hook = TailerHook(tailer_conn_id=self.tailer_conn_id)
-        reply = hook.set_configuration_status(self.job(), activated=self.activated, archived=self.archived)
+        job = self.job()
+        reply = hook.set_configuration_status(job, activated=self.activated, archived=self.archived)
         self.log.info(
             "Tailer configuration %s: activated=%s archived=%s",
-            self.configuration_id,
+            job["configuration_id"],
             self.activated,
             self.archived,
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_provider_pipelines.core.hook import RunRef
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
-from airflow_provider_pipelines.hooks.tailer import TailerHook, identity
+from airflow_provider_pipelines.hooks.tailer import TailerHook, default_job_id, job_identity
 from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
 
 JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
@@ -35,7 +35,8 @@ class _TailerJobSensor(PipelineRunSensor):
         self.tailer_conn_id = tailer_conn_id
 
     def job(self) -> dict[str, str]:
-        return identity(self.account, self.environment, self.configuration_type, self.configuration_id)
+        """The job as the API knows it: a table-to-table id gets its ``_<ENVIRONMENT>`` suffix."""
+        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
 
 
 class TailerJobRunSensor(_TailerJobSensor):
@@ -45,9 +46,11 @@ class TailerJobRunSensor(_TailerJobSensor):
     :param account: the Tailer account, e.g. ``000099``. Templated.
     :param environment: ``DEV``, ``PROD``... Templated.
     :param configuration_type: ``table-to-table``, ``table-to-storage``... Templated.
-    :param configuration_id: the configuration as the API knows it (with the ``_<ENV>`` suffix for
-        table-to-table). Templated.
-    :param job_id: the job, e.g. ``gbq-to-gbq|<configuration_id>``. Templated.
+    :param configuration_id: the configuration id, as given to the launch task: a table-to-table id
+        without the ``_<ENVIRONMENT>`` suffix gets it, as the launch operator does. Templated.
+    :param job_id: the job, e.g. ``{{ ti.xcom_pull(task_ids='launch', key='job_id') }}``; default
+        ``gbq-to-gbq|<configuration_id with its suffix>`` (table-to-table) or
+        ``gbq-to-gcs|<configuration_id>`` (table-to-storage, inferred). Templated.
     :param run_id: the run to watch. Templated.
     :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
 
@@ -57,13 +60,17 @@ class TailerJobRunSensor(_TailerJobSensor):
 
     template_fields: Sequence[str] = (*JOB_FIELDS, "job_id", "run_id")
 
-    def __init__(self, *, job_id: str, run_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, run_id: str, job_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
         self.run_id = run_id
 
     def run_ref(self) -> RunRef:
-        return TailerHook.run_ref(self.job(), self.job_id, self.run_id)
+        job = self.job()
+        job_id = self.job_id or default_job_id(job["configuration_type"], job["configuration_id"])
+        if not job_id:
+            raise ValueError(f"give job_id: Tailer has no default job for {job['configuration_type']!r}")
+        return TailerHook.run_ref(job, job_id, self.run_id)
 
 
 class TailerLastStatusSensor(_TailerJobSensor):
@@ -75,7 +82,8 @@ class TailerLastStatusSensor(_TailerJobSensor):
     :param account: the Tailer account. Templated.
     :param environment: the environment. Templated.
     :param configuration_type: the configuration type. Templated.
-    :param configuration_id: the configuration id as the API knows it. Templated.
+    :param configuration_id: the configuration id, as given to the launch task: a table-to-table id
+        without the ``_<ENVIRONMENT>`` suffix gets it, as the launch operator does. Templated.
     :param execution_date: only runs of this date (``YYYY-MM-DD``), e.g. ``{{ ds }}``. Templated.
     :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
     """

@@ -166,7 +166,8 @@ def test_hook_sends_the_google_token_and_caches_it(
     hook = connect(monkeypatch, cdap.api_url, keyfile, auth_type="google")
     assert isinstance(hook.client.auth, GoogleCredentialsAuth)
 
-    assert hook.test_connection() == (True, "CDAP connection works")
+    ok, message = hook.test_connection()
+    assert ok and message.startswith("CDAP connection works: read namespace default"), message
     run_id = hook.start_pipeline("sales")
     assert hook.get_run("sales", run_id)["runid"] == run_id
     assert token_endpoint.issued == ["ya29.stand-in-token-1"]  # an hour-long token is reused

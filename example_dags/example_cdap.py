@@ -19,6 +19,11 @@ try:
 except ImportError:  # Airflow 2
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
 
+# The run's day; Airflow 3 runs triggered without a logical date have no ``ds``, so fall back to
+# the time the run was due.
+DAY = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds }}"
+DAY_NODASH = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds_nodash }}"
+
 # Pipelines on the emulator take a few seconds; real ones take minutes, where 10-60 s is typical.
 POLL_INTERVAL = 2
 
@@ -35,8 +40,8 @@ with DAG(
         task_id="daily_sales",
         pipeline_name="daily-sales",
         runtime_args={
-            "input.path": "gs://example-bucket/sales/{{ ds }}/",
-            "output.table": "sales_{{ ds_nodash }}",
+            "input.path": "gs://example-bucket/sales/" + DAY + "/",
+            "output.table": "sales_" + DAY_NODASH,
         },
         deferrable=True,
         poll_interval=POLL_INTERVAL,

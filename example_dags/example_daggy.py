@@ -23,22 +23,25 @@ try:
 except ImportError:  # Airflow 2
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
 
+# The run's day; Airflow 3 runs triggered without a logical date have no ``ds``, so fall back to
+# the time the run was due.
+DAY = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds }}"
+DAY_NODASH = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds_nodash }}"
+
 POLL_INTERVAL = 1
 
 # One task per JOBNO value (``extract_0``, ``extract_1``), then ``load`` once both are done.
-# ``{{JOBNO}}`` is Daggy's parameter, left alone; ``{{ ds }}`` is Airflow's, rendered before submitting.
+# ``{{JOBNO}}`` is Daggy's parameter, left alone; ``DAY`` is an Airflow template, rendered before submitting.
 EXTRACT_AND_LOAD = {
-    "tag": "extract-load-{{ ds_nodash }}",
+    "tag": "extract-load-" + DAY_NODASH,
     "parameters": {"JOBNO": ["1", "2"]},
     "tasks": {
         "extract": {
-            "job": {
-                "command": ["/usr/bin/python3", "extract.py", "--part", "{{JOBNO}}", "--day", "{{ ds }}"]
-            },
+            "job": {"command": ["/usr/bin/python3", "extract.py", "--part", "{{JOBNO}}", "--day", DAY]},
             "maxRetries": 1,
             "children": ["load"],
         },
-        "load": {"job": {"command": ["/usr/bin/python3", "load.py", "--day", "{{ ds }}"]}},
+        "load": {"job": {"command": ["/usr/bin/python3", "load.py", "--day", DAY]}},
     },
 }
 

@@ -28,6 +28,10 @@ try:
 except ImportError:  # Airflow 2
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
 
+# The run's day; Airflow 3 runs triggered without a logical date have no ``ds``, so fall back to
+# the time the run was due.
+DAY = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds }}"
+
 POLL_INTERVAL = 1
 
 with DAG(
@@ -61,7 +65,7 @@ with DAG(
     daily_flow = EnosTriggerFlowOperator(
         task_id="daily_flow",
         flow_id=101,
-        parameters={"day": "{{ ds }}"},
+        parameters={"day": DAY},
         deferrable=True,
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=2),

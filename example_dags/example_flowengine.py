@@ -29,6 +29,10 @@ try:
 except ImportError:  # Airflow 2
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
 
+# The run's day; Airflow 3 runs triggered without a logical date have no ``ds``, so fall back to
+# the time the run was due.
+DAY = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds }}"
+
 POLL_INTERVAL = 1
 PIPELINE_ID = 1
 
@@ -52,7 +56,7 @@ with DAG(
     features = FlowEngineStartPipelineOperator(
         task_id="features",
         pipeline_id=PIPELINE_ID,
-        node_params={"feature_sql": {"day": "{{ ds }}"}, "node_train": {"epochs": "3"}},
+        node_params={"feature_sql": {"day": DAY}, "node_train": {"epochs": "3"}},
         deferrable=True,
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=2),

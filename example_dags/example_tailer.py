@@ -26,6 +26,10 @@ try:
 except ImportError:  # Airflow 2
     from airflow import DAG  # type: ignore[attr-defined,no-redef]
 
+# The run's day; Airflow 3 runs triggered without a logical date have no ``ds``, so fall back to
+# the time the run was due.
+DAY = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds }}"
+
 POLL_INTERVAL = 1
 JOB = {"account": "000099", "environment": "DEV", "configuration_type": "table-to-table"}
 
@@ -42,7 +46,7 @@ with DAG(
         task_id="prepare_pda",
         **JOB,
         configuration_id="000099_iowa_liquor_prepare_pda",
-        execution_date="{{ ds }}",
+        execution_date=DAY,
         deferrable=True,
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=3),

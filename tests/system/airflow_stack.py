@@ -241,10 +241,17 @@ class AirflowStack:
         reply = self.session.get(f"{self.api}/api/v2/dags/{dag_id}", timeout=30)
         return reply.ok
 
-    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, run_id: str | None = None) -> str:
-        # A logical date, as a scheduled run has: the example DAGs template ``{{ ds }}``.
-        logical_date = datetime.now(UTC).isoformat()
-        body: dict[str, Any] = {"logical_date": logical_date, "conf": dict(conf or {})}
+    def trigger(
+        self,
+        dag_id: str,
+        conf: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        logical_date: bool = True,
+    ) -> str:
+        """A run with a logical date, as a scheduled run has, or (``logical_date=False``) without one,
+        as ``airflow dags trigger`` and the REST API's ``"logical_date": null`` make."""
+        when = datetime.now(UTC).isoformat() if logical_date else None
+        body: dict[str, Any] = {"logical_date": when, "conf": dict(conf or {})}
         if run_id:
             body["dag_run_id"] = run_id
         return str(self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])

@@ -23,12 +23,15 @@ def example_dag_ids() -> list[str]:
     return dag_ids
 
 
-def test_every_example_dag_succeeds_in_a_real_deployment(deployment: Deployment) -> None:
+@pytest.mark.parametrize("logical_date", [True, False], ids=["logical-date", "no-logical-date"])
+def test_every_example_dag_succeeds_in_a_real_deployment(deployment: Deployment, logical_date: bool) -> None:
+    """Triggered with a logical date, as a scheduled run is, and without one (``"logical_date": null``,
+    ``airflow dags trigger``): the examples template the run's day either way."""
     stack = deployment.stack
     dag_ids = example_dag_ids()
     assert len(dag_ids) == 8
     stack.wait_for_dags(dag_ids)
-    runs = {dag_id: stack.trigger(dag_id) for dag_id in dag_ids}
+    runs = {dag_id: stack.trigger(dag_id, logical_date=logical_date) for dag_id in dag_ids}
     results = {dag_id: stack.wait_for_run(dag_id, run_id, timeout=600) for dag_id, run_id in runs.items()}
     instances = {dag_id: stack.task_instances(dag_id, run_id) for dag_id, run_id in runs.items()}
     # Healthy emulators: every task succeeds on its first try (a retry would hide a bug or a race).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -22,6 +23,21 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
     """``text`` cut to ``limit`` characters (the last one an ellipsis when cut)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shorten_encoded(text: str, limit: int = 1000) -> str:
+    """``text`` cut so that its JSON form has at most ``limit`` characters: a non-ASCII character
+    takes six there (``\\u00e9``), so a capped message can still be long in a trigger event."""
+    if len(text) <= limit // 6 or len(json.dumps(text)) <= limit:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(text[:middle] + "…")) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
 
 
 def summarize(body: str, limit: int = MAX_MESSAGE) -> str:

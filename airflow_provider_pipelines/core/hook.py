@@ -243,7 +243,7 @@ class PipelineHook(BaseHook):
         try:
             yield from self.cancel_plan(run)
         except PipelineApiError as exc:
-            if exc.status in (401, 403):
+            if exc.status in (401, 403, 404):  # refused, or no such run: nothing to check against
                 raise
             try:
                 status = yield from self.run_status_plan(run)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.errors import PipelineApiError, shorten_encoded
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
 OutcomeKind = Literal["success", "failed", "timeout", "error"]
@@ -38,7 +38,7 @@ class WaitOutcome:
             "status": self.kind,
             "run": dict(self.run),
             "raw_state": self.raw_state,
-            "message": self.message,
+            "message": shorten_encoded(self.message),
             "details": dict(self.details),
         }
 

@@ -507,8 +507,9 @@ class FlowEngineHook(PipelineHook):
     def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
         """
         A start's run: the one run in the pipeline's history (``historyList``) newer than every run
-        seen before the start; several new runs cannot be told apart. A resume's: the run itself,
-        once it no longer shows a failed state.
+        seen before the start and, where the history shows parameters, started with this start's
+        (a start of the same pipeline by another task is told apart only by them); several such runs
+        cannot be told apart. A resume's: the run itself, once it no longer shows a failed state.
         """
         pipeline_id = run_spec["pipeline_id"]
         if "resume_run_id" in run_spec:
@@ -518,6 +519,8 @@ class FlowEngineHook(PipelineHook):
         known = {str(run_id) for run_id in attempt.get("known_runs") or ()}
         runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
         new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
+        if "params" in attempt:  # a run another task started meanwhile, with other parameters, is not ours
+            new = [r for r in new if "params" not in r or r.get("params") == attempt["params"]]
         if len(new) > 1:
             raise CannotTell(
                 f"FlowEngine shows {len(new)} new runs of pipeline {pipeline_id}, none told apart",

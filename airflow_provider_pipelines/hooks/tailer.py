@@ -378,8 +378,11 @@ class TailerHook(PipelineHook):
             ) from None
         else:
             if not isinstance(reply, Mapping) or not isinstance(reply.get("results"), list):
-                raise PipelineApiError(
-                    self.platform, "check token", 200, f"unexpected reply: {str(reply)[:200]!r}"
+                # Quoted from the reply, so redacted and capped like a plan's own errors.
+                raise self.client.tidy(
+                    PipelineApiError(
+                        self.platform, "check token", 200, f"unexpected reply: {str(reply)[:200]!r}"
+                    )
                 )
             answer = "it listed runs"
         if refreshing:

@@ -95,6 +95,8 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
     def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, FlowEngineHook)
         params = hook.resolve_node_params(self.pipeline_id, self.node_params) if self.node_params else {}
+        # Noted in the attempt: a lost reply's look-up tells this start's run by its parameters.
+        attempt["params"] = params
         record = hook.start_pipeline(self.pipeline_id, params)
         if record is None:
             self.log.info("The start reply named no run: looking for it in the history")

@@ -59,7 +59,11 @@ def test_values_of_every_kind_reach_cdap_as_text(cdap: CdapEmulatorHandle) -> No
     assert set(args) - set(EXPECTED) <= {"airflow.pipelines.task", "logical.start.time"}
 
 
-def test_native_templates_are_converted_after_rendering(cdap: CdapEmulatorHandle) -> None:
+def test_templates_inside_runtime_args_render_as_text_under_native_rendering(
+    cdap: CdapEmulatorHandle,
+) -> None:
+    """A string inside ``runtime_args`` stays a string, its template rendered as text (README,
+    "Templated dicts and lists: strings stay strings"), whatever the DAG's native setting."""
     templated = '{"count": "{{ 40 + 2 }}", "window": "{{ {\'days\': 7} }}", "name": "{{ \'007\' }}"}'
     result = run_dag(
         start_task("native-args", templated, deferrable=True),
@@ -70,7 +74,7 @@ def test_native_templates_are_converted_after_rendering(cdap: CdapEmulatorHandle
     assert result.states == {"start": "success"}
     args = recorded_args(cdap, "native-args")
     assert args["count"] == "42"
-    assert args["window"] == '{"days":7}'
+    assert args["window"] == "{'days': 7}"
     assert args["name"] == "007"
 
 
@@ -82,11 +86,12 @@ def test_none_is_refused_when_the_dag_is_parsed(cdap: CdapEmulatorHandle) -> Non
     assert cdap.runs("default", "none-arg") == []
 
 
-def test_templated_none_fails_the_task_before_any_start(
+def test_a_whole_template_rendering_a_none_fails_the_task_before_any_start(
     cdap: CdapEmulatorHandle, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """``runtime_args`` that is one whole template may render natively, to a dict holding None."""
     result = run_dag(
-        start_task("rendered-none", '{"region": "eu", "day": "{{ None }}"}'),
+        start_task("rendered-none", "\"{{ {'region': 'eu', 'day': None} }}\""),
         imports=IMPORTS,
         dag_kwargs="render_template_as_native_obj=True",
     )

@@ -311,3 +311,19 @@ def test_enos_lost_streaming_start_and_stop_replies(enos: Any, deferrable: bool,
     assert result.states == {"stop": "success"}
     assert enos.stats()["stops"] >= 1
     assert enos.pipeline("pl-demo-1")["status"] == "STOPPED"
+
+
+def test_flowengine_look_up_tells_a_start_from_another_tasks_by_its_parameters(flowengine: Any) -> None:
+    from airflow_provider_pipelines.core.start import CannotTell, new_attempt
+    from airflow_provider_pipelines.hooks.flowengine import FlowEngineHook
+
+    hook = FlowEngineHook()
+    attempt = new_attempt("m", hook.start_facts({"pipeline_id": 1}))
+    mine = hook.start_pipeline(1, {"node_sql": {"task": "mine"}})
+    hook.start_pipeline(1, {"node_sql": {"task": "another"}})  # another task, same pipeline, meanwhile
+    found = hook.find_started_run({"pipeline_id": 1}, {**attempt, "params": {"node_sql": {"task": "mine"}}})
+    assert found == hook.run_ref(1, mine["id"])
+    gone = hook.find_started_run({"pipeline_id": 1}, {**attempt, "params": {"node_sql": {"task": "lost"}}})
+    assert gone is None  # only other tasks' runs: this start made none
+    with pytest.raises(CannotTell, match="2 new runs"):
+        hook.find_started_run({"pipeline_id": 1}, attempt)  # no parameters to tell them apart

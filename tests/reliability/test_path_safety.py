@@ -99,6 +99,18 @@ class Watch:
         self.check((hit,))
         return result
 
+    def call_all(self, hits: tuple[Hit, ...], action: Callable[..., T], *args: Any) -> T:
+        """A call that reads more than one resource of the same run, each exactly."""
+        result = action(*args)
+        self.check(hits)
+        return result
+
+    async def acall_all(self, hits: tuple[Hit, ...], action: Awaitable[T]) -> T:
+        """A call that reads more than one resource of the same run, each exactly."""
+        result = await action
+        self.check(hits)
+        return result
+
     def fails(self, hit: Hit, action: Callable[..., Any], *args: Any) -> PipelineApiError:
         """A call on an id that names no resource: the platform's error, from exactly that resource."""
         with pytest.raises(PipelineApiError) as info:
@@ -111,10 +123,11 @@ class Watch:
         self.check((hit,))
         return result
 
-    async def afails(self, hit: Hit, action: Awaitable[Any]) -> PipelineApiError:
+    async def afails(self, hit: Hit, action: Awaitable[Any], *also: Hit) -> PipelineApiError:
+        """``also``: what the call reads besides (a refused stop is checked against the run's state)."""
         with pytest.raises(PipelineApiError) as info:
             await action
-        self.check((hit,))
+        self.check((hit, *also))
         return info.value
 
     def done(self, names: int) -> None:
@@ -283,7 +296,9 @@ def test_daggy_hostile_task_names_tags_and_run_ids(
     async def trigger_side(name: str, run_id: int, ident: str) -> None:
         async with hook.async_client() as client:
             ref = hook.run_ref(run_id)
-            status = await watch.acall(run_hit("get_run", run_id), hook.aget_run_status(ref, client))
+            # The light state call; the run document too, since the state is new to this hook.
+            reads = (run_hit("get_run_state", run_id), run_hit("get_run", run_id))
+            status = await watch.acall_all(reads, hook.aget_run_status(ref, client))
             assert status.raw_state == "RUNNING"
             hit = run_hit("get_task_state", run_id, name)
             assert (
@@ -309,7 +324,8 @@ def test_daggy_hostile_task_names_tags_and_run_ids(
             assert emulator.run(run_id)["tag"] == name
             assert set(emulator.run(run_id)["tasks"]) == {name, "decoy"}
 
-        status = watch.call(run_hit("get_run", first), hook.get_run_status, hook.run_ref(first))
+        reads = (run_hit("get_run_state", first), run_hit("get_run", first))  # state, and document once
+        status = watch.call_all(reads, hook.get_run_status, hook.run_ref(first))
         assert status.raw_state == "RUNNING"
         task = watch.call(run_hit("get_task", first, name), hook.get_task, first, name)
         assert task["job"]["command"] == ["sleep", "600"]
@@ -508,7 +524,7 @@ def test_enos_hostile_pipeline_ids_and_query_ids(
             await watch.acall(operate(name, "stop"), hook.acancel_run(ref, client))
             error = await watch.afails(flow("get", name), hook.aget_run_status(flow_ref, client))
             assert f"flow instance not found: {name}" in str(error)
-            error = await watch.afails(flow("cancel"), hook.acancel_run(flow_ref, client))
+            error = await watch.afails(flow("cancel"), hook.acancel_run(flow_ref, client), flow("get", name))
             assert f"flow instance not found: {name}" in str(error)
 
     for name in HOSTILE:

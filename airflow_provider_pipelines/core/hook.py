@@ -234,6 +234,10 @@ class PipelineHook(BaseHook):
             raise CannotTell(f"{self.platform} cannot tell which run a start created", self.start_check)
         return (yield from self.find_run_plan(run_spec, attempt["marker"]))
 
+    def is_stopped(self, run: Mapping[str, Any], status: RunStatus) -> bool:
+        """Whether a stop has nothing left to do: the run is over or is being stopped."""
+        return status.terminal or status.raw_state.upper() in self.stopping_states
+
     def stop_plan(self, run: Mapping[str, Any]) -> Plan[str | None]:
         """
         :meth:`cancel_plan`, where a run that is already stopping or over counts as stopped: a refused
@@ -249,7 +253,7 @@ class PipelineHook(BaseHook):
                 status = yield from self.run_status_plan(run)
             except PipelineApiError:
                 raise exc from None
-            if not (status.terminal or status.raw_state.upper() in self.stopping_states):
+            if not self.is_stopped(run, status):
                 raise exc from None
             return status.raw_state
         return None

@@ -89,6 +89,15 @@ CANNOT_START = "61165"
 MAX_PIPELINE_PAGES = 1000
 
 
+def flow_instance_missing(error: PipelineApiError) -> bool:
+    """EnOS's answer to reading a flow instance that does not exist (code 62109, "... not found",
+    inferred from the emulator's documented-shape answer), or the plan's own "no flow instance"."""
+    message = error.message.lower()
+    return (error.code == "62109" and "not found" in message) or (
+        error.status == 404 and message.startswith("no flow instance")
+    )
+
+
 def flow_instance_id(flow_id: int | str, trigger_time_ms: int) -> str:
     """The id EnOS gives the instance a trigger creates (inferred from the documented example)."""
     return f"{int(flow_id)}-{datetime.fromtimestamp(trigger_time_ms / 1000, tz=UTC):%Y%m%d%H%M%S}"
@@ -440,6 +449,12 @@ class EnosHook(PipelineHook):
         else:
             yield from self.cancel_flow_instance_plan(run["run_id"])
 
+    def is_stopped(self, run: Mapping[str, Any], status: RunStatus) -> bool:
+        # A streaming start's success (RUNNING) is a running pipeline, not a stopped one.
+        if run.get("kind") == "streaming":
+            return status.raw_state.upper() in self.stopping_states
+        return super().is_stopped(run, status)
+
     def describe_run(self, run: Mapping[str, Any]) -> str:
         if run.get("kind") == "streaming":
             return f"EnOS pipeline {run['run_id']}"
@@ -461,9 +476,9 @@ class EnosHook(PipelineHook):
             try:
                 yield from self.get_flow_instance_plan(instance_id)
             except PipelineApiError as exc:
-                if exc.retryable or exc.status in (401, 403):
-                    raise
-                return None  # no such instance
+                if not flow_instance_missing(exc):
+                    raise  # only EnOS's "not found" answer means no instance (any other: cannot tell)
+                return None
             return self.flow_ref(instance_id)
         entry = yield from self.find_pipeline_plan(run_spec["pipeline_id"])
         status = str(entry.get("status") or "").upper()

@@ -460,7 +460,9 @@ class TailerHook(PipelineHook):
             and str(r.get("job_id") or job_id) == job_id
         ]
         if len(new) > 1:
-            new = [r for r in new if launched_at(r) >= float(attempt["sent_at"]) - CLOCK_SKEW]
+            recent = [r for r in new if launched_at(r) >= float(attempt["sent_at"]) - CLOCK_SKEW]
+            # Narrowed by launch time only when that leaves one: no readable time is no evidence.
+            new = recent if len(recent) == 1 else new
         if len(new) > 1:
             raise CannotTell(
                 f"Tailer shows {len(new)} new runs of {job['configuration_id']}, none told apart",

@@ -290,11 +290,6 @@ def test_a_refused_stop_of_a_pipeline_stopped_or_stopping_counts_as_stopped(hook
     assert calls == [call("POST", PIPELINE, {"action": "stop"}, json={}), page(1)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: stop_plan takes a terminal status for 'over', but a streaming start is 'terminal' "
-    "(SUCCESS) once RUNNING: a stop refused while STARTING, read RUNNING, counts as stopped",
-)
 def test_a_refused_stop_of_a_pipeline_that_is_now_running_is_the_stops_error(hook: EnosHook) -> None:
     plan = Driver(hook.stop_plan(STREAM_REF)).reply(refused(61152, "cannot change from [STARTING]"))
     with pytest.raises(PipelineApiError, match="STARTING"):
@@ -369,11 +364,6 @@ def test_a_busy_lookup_is_left_to_start_once(hook: EnosHook) -> None:
     assert caught.value.retryable
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a reply the flow look-up cannot read (no EnOS envelope) is taken for 'no such instance', "
-    "so the trigger is sent again instead of the look-up failing (then StartUncertain)",
-)
 @pytest.mark.parametrize("reply", [["unexpected"], {"data": {"status": 2}}])
 def test_an_unreadable_lookup_reply_is_not_no_such_instance(hook: EnosHook, reply: Any) -> None:
     with pytest.raises(PipelineApiError):

@@ -188,11 +188,6 @@ def test_new_runs_launched_after_the_launch_cannot_be_told_apart(hook: TailerHoo
     assert caught.value.check == TailerHook.start_check
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: two new runs whose ids carry no launch time are both dropped by the launch-time filter, "
-    "so the look-up answers 'no run' (and the start is sent again) instead of CannotTell",
-)
 def test_new_runs_whose_ids_carry_no_launch_time_cannot_be_told_apart(hook: TailerHook) -> None:
     plan = Driver(hook.find_started_run_plan(SPEC, attempt()))
     with pytest.raises(CannotTell):

@@ -55,7 +55,8 @@ class ExampleEmulator:
         self.config = config if config is not None else ExampleEmulatorConfig()
         self._initial_config = copy.deepcopy(self.config)
         self.core = EmulatorCore(
-            RequestStats(counters=("starts", "cancels")), FaultInjector.from_options(self.config)
+            RequestStats(counters=("starts", "cancels"), keyed_counters=("reads_by_client",)),
+            FaultInjector.from_options(self.config),
         )
         self.core.reset_hooks.append(self._reset_state)
         self._lock = threading.Lock()
@@ -118,6 +119,9 @@ class ExampleEmulator:
         return web.json_response([r for r in self.runs() if marker is None or r["marker"] == marker])
 
     async def _get(self, request: web.Request) -> web.Response:
+        # Who reads: requests (a worker) or aiohttp (a trigger), by the client's default User-Agent.
+        client = "aiohttp" if "aiohttp" in request.headers.get("User-Agent", "") else "requests"
+        self.core.stats.incr("reads_by_client", client)
         with self._lock:
             return web.json_response(self._run(request).record())
 

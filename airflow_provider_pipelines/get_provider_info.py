@@ -1,21 +1,12 @@
-"""What Airflow's ProvidersManager reads (entry point ``apache_airflow_provider``)."""
+"""What Airflow's ProvidersManager reads (entry point ``apache_airflow_provider``), derived from the
+platforms' declarations (:data:`~airflow_provider_pipelines.platforms.PLATFORMS`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_pipelines.connection_types import CONNECTION_TYPES, ConnectionType
-
-PACKAGE = "airflow_provider_pipelines"
-
-# (module name under hooks/, operators/, sensors/, triggers/; display name), in the order they landed.
-PLATFORMS: list[tuple[str, str]] = [
-    ("cdap", "CDAP / Cloud Data Fusion"),
-    ("daggy", "Daggy"),
-    ("tailer", "Tailer"),
-    ("flowengine", "FlowEngine (4Paradigm)"),
-    ("enos", "EnOS (Envision)"),
-]
+from airflow_provider_pipelines.platforms import PLATFORMS, ConnectionType, Platform
 
 
 def _connection_type(conn: ConnectionType) -> dict[str, Any]:
@@ -28,7 +19,23 @@ def _connection_type(conn: ConnectionType) -> dict[str, Any]:
     }
 
 
-def get_provider_info() -> dict[str, Any]:
+def _modules(platforms: Sequence[Platform], kind: str) -> list[dict[str, Any]]:
+    """One entry per platform that has modules of ``kind`` (hook, operators, sensors, triggers)."""
+    entries = []
+    for platform in platforms:
+        modules = {
+            "hooks": platform.hook_modules,
+            "operators": platform.operators,
+            "sensors": platform.sensors,
+            "triggers": platform.trigger_modules,
+        }[kind]
+        if modules:
+            entries.append({"integration-name": platform.display_name, "python-modules": list(modules)})
+    return entries
+
+
+def provider_info(platforms: Sequence[Platform]) -> dict[str, Any]:
+    """The provider info of these platforms (:func:`get_provider_info`: of every registered one)."""
     from airflow_provider_pipelines import __version__
 
     return {
@@ -38,25 +45,21 @@ def get_provider_info() -> dict[str, Any]:
         "FlowEngine and EnOS from Airflow.",
         "versions": [__version__],
         "integrations": [
-            {"integration-name": name, "external-doc-url": "https://github.com/", "tags": ["software"]}
-            for _, name in PLATFORMS
+            {
+                "integration-name": platform.display_name,
+                "external-doc-url": "https://github.com/",
+                "tags": ["software"],
+            }
+            for platform in platforms
         ],
-        "hooks": [
-            {"integration-name": name, "python-modules": [f"{PACKAGE}.hooks.{module}"]}
-            for module, name in PLATFORMS
-        ],
-        "operators": [
-            {"integration-name": name, "python-modules": [f"{PACKAGE}.operators.{module}"]}
-            for module, name in PLATFORMS
-        ],
-        "sensors": [
-            {"integration-name": name, "python-modules": [f"{PACKAGE}.sensors.{module}"]}
-            for module, name in PLATFORMS
-        ],
-        "triggers": [
-            {"integration-name": name, "python-modules": [f"{PACKAGE}.triggers.{module}"]}
-            for module, name in PLATFORMS
-        ],
-        "connection-types": [_connection_type(conn) for conn in CONNECTION_TYPES],
-        "extra-links": [f"{PACKAGE}.links.cdap.CdapPipelineLink"],
+        "hooks": _modules(platforms, "hooks"),
+        "operators": _modules(platforms, "operators"),
+        "sensors": _modules(platforms, "sensors"),
+        "triggers": _modules(platforms, "triggers"),
+        "connection-types": [_connection_type(platform.connection) for platform in platforms],
+        "extra-links": [link for platform in platforms for link in platform.links],
     }
+
+
+def get_provider_info() -> dict[str, Any]:
+    return provider_info(PLATFORMS)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from airflow_provider_pipelines.connection_types import CONNECTION_TYPES
 from airflow_provider_pipelines.get_provider_info import get_provider_info
+from airflow_provider_pipelines.platforms import PLATFORMS, Platform, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +55,8 @@ def test_airflow_lists_the_providers_hooks_links_and_triggers() -> None:
     assert "airflow_provider_pipelines.hooks.enos.EnosHook" in hooks
     links = airflow_cli("providers", "links", "--output", "plain")
     assert "airflow_provider_pipelines.links.cdap.CdapPipelineLink" in links
+    for link in get_provider_info()["extra-links"]:
+        assert link in links
     triggers = airflow_cli("providers", "triggers", "--output", "plain")
     assert "airflow_provider_pipelines.triggers.cdap" in triggers
     assert "airflow_provider_pipelines.triggers.daggy" in triggers
@@ -81,3 +91,115 @@ def test_airflow_2_form_classmethods_match_the_provider_info() -> None:
     else:
         by_type = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
         assert set(widgets) == set(by_type["cdap"]["conn-fields"])
+
+
+# -- the platforms' declarations (airflow_provider_pipelines/platforms.py) --------------------------
+
+
+def declaration_problems(platform: Platform) -> list[str]:
+    """Where a platform's declaration and its code disagree (empty: they agree). Imports the code."""
+    from airflow_provider_pipelines.core.hook import PipelineHook
+    from airflow_provider_pipelines.core.operator import PipelineRunOperator
+    from airflow_provider_pipelines.core.sensor import PipelineRunSensor
+    from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+    from airflow_provider_pipelines.links.base import StoredUrlLink
+
+    problems: list[str] = []
+    hook = import_string(platform.hook)
+    if not (isinstance(hook, type) and issubclass(hook, PipelineHook)):
+        return [f"{platform.hook} is not a PipelineHook"]
+    conn = platform.connection
+    if (hook.conn_type, hook.hook_name, hook.connection_form) != (conn.conn_type, conn.hook_name, conn.form):
+        problems.append(f"{platform.hook}: conn_type, hook_name or connection_form is not the declaration's")
+    triggers = {import_string(path) for path in platform.triggers}
+    for trigger in triggers:
+        if not (issubclass(trigger, PipelineRunTrigger) and issubclass(trigger.hook_class, hook)):
+            problems.append(f"{trigger.__qualname__} is not a PipelineRunTrigger of {hook.__qualname__}")
+    links = {import_string(path) for path in platform.links}
+    for link in links:
+        if not (issubclass(link, StoredUrlLink) and link.name and link.url_key):
+            problems.append(f"{link.__qualname__} is not a StoredUrlLink with a name and a url_key")
+    for module_name, base in [
+        *((name, PipelineRunOperator) for name in platform.operators),
+        *((name, PipelineRunSensor) for name in platform.sensors),
+    ]:
+        module = importlib.import_module(module_name)
+        classes = [c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module_name]
+        if not any(issubclass(c, base) for c in classes):
+            problems.append(f"{module_name} defines no {base.__name__}")
+        for cls in classes:
+            if issubclass(cls, base) and not (
+                issubclass(cls.hook_class, hook) and getattr(cls, "trigger_class", None) in triggers
+            ):
+                problems.append(f"{cls.__qualname__} uses a hook or trigger its platform does not declare")
+            for link in getattr(cls, "operator_extra_links", ()):
+                if type(link) not in links:
+                    problems.append(f"{cls.__qualname__} shows {type(link).__qualname__}, not declared")
+    return problems
+
+
+def import_string(path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=lambda platform: platform.name)
+def test_each_declaration_matches_its_code_and_the_layout(platform: Platform) -> None:
+    assert declaration_problems(platform) == []
+    package, name = "airflow_provider_pipelines", platform.name
+    assert platform.hook_modules == (f"{package}.hooks.{name}",)
+    assert platform.trigger_modules == (f"{package}.triggers.{name}",)
+    assert platform.operators == (f"{package}.operators.{name}",)
+    assert platform.sensors == (f"{package}.sensors.{name}",)
+    assert {link.rpartition(".")[0] for link in platform.links} <= {f"{package}.links.{name}"}
+    assert platform.connection.conn_type == name
+
+
+def test_every_platform_module_and_link_class_is_registered() -> None:
+    from airflow_provider_pipelines.links.base import StoredUrlLink
+
+    package = ROOT / "airflow_provider_pipelines"
+    registered = {platform.name for platform in PLATFORMS}
+    for kind in ("hooks", "operators", "sensors", "triggers", "links"):
+        modules = {p.stem for p in (package / kind).glob("*.py")} - {"__init__", "base"}
+        assert modules <= registered, f"{kind}/ has modules of no registered platform"
+    declared = {link for platform in PLATFORMS for link in platform.links}
+    for path in set((package / "links").glob("*.py")) - {package / "links" / "base.py"}:
+        module = importlib.import_module(f"airflow_provider_pipelines.links.{path.stem}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, StoredUrlLink)
+                and value.__module__ == module.__name__
+            ):
+                assert f"{module.__name__}.{value.__qualname__}" in declared
+    assert get_provider_info()["extra-links"] == [link for p in PLATFORMS for link in p.links]
+    assert [c.conn_type for c in CONNECTION_TYPES] == [p.name for p in PLATFORMS]
+
+
+def test_every_declared_emulator_is_served_by_the_emulators_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_pipelines.emulators", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    commands = re.search(r"\{([a-z0-9_,-]+)\}", done.stdout)
+    assert commands is not None, done.stdout
+    assert {p.emulator for p in PLATFORMS} <= set(commands.group(1).split(","))
+
+
+def test_provider_info_is_valid_for_this_airflow() -> None:
+    import airflow
+    import jsonschema
+
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_a_platform_declared_twice_is_refused() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="declared twice"):
+        registry(*PLATFORMS, replace(PLATFORMS[0], name="other"))

@@ -1,0 +1,254 @@
+"""
+Every platform of the provider, declared once, and the registry of them (:data:`PLATFORMS`).
+
+A :class:`Platform` names everything the provider has for one platform: its connection type and form,
+its hook, triggers, operator and sensor modules, extra links (as dotted paths, so nothing is imported)
+and its emulator's CLI name. The provider info (``get_provider_info.py``) and the connection types
+(``connection_types.py``) are derived from :data:`PLATFORMS`. This module imports no Airflow and
+nothing heavy: Airflow's ProvidersManager reads the provider info while Airflow itself is starting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from airflow_provider_pipelines.core.connection_form import ConnectionForm, ConnField
+
+PACKAGE = "airflow_provider_pipelines"
+
+TLS_AND_TIMEOUTS = (
+    ConnField("verify", "Verify TLS", "boolean", "Check the server's certificate", default=True),
+    ConnField("ca_bundle", "CA bundle path", description="Verify TLS against this CA bundle"),
+    ConnField("connect_timeout", "Connect timeout (s)", "number", default=10),
+    ConnField("timeout", "Read timeout (s)", "number", default=60),
+    ConnField("retry_attempts", "Tries per call", "integer", "Backoff with jitter on 429, 5xx, timeouts", 5),
+    ConnField("retry_max_wait", "Longest backoff wait (s)", "number", default=30),
+)
+"""The form fields every platform's connection has (``HttpSettings`` and ``RetryPolicy`` read them)."""
+
+
+@dataclass(frozen=True)
+class ConnectionType:
+    """A connection type: its id, display name, hook class (dotted path) and form."""
+
+    conn_type: str
+    hook_name: str
+    hook_class: str
+    form: ConnectionForm
+
+
+def _module_of(class_path: str) -> str:
+    return class_path.rpartition(".")[0]
+
+
+@dataclass(frozen=True)
+class Platform:
+    """
+    One platform, declared once. Paths are dotted and imported by nobody here.
+
+    :param name: the module name under ``hooks/``, ``operators/``, ``sensors/``, ``triggers/`` and
+        ``links/`` (``cdap``); also the connection type unless ``conn_type`` says otherwise.
+    :param display_name: the integration's and the connection type's name in Airflow's UI.
+    :param form: the connection form (Airflow >= 3.2 reads it from the provider info, Airflow 2
+        from the hook, which takes it from :attr:`connection`).
+    :param hook: the hook class.
+    :param triggers: the trigger classes.
+    :param operators: the modules holding the operators.
+    :param sensors: the modules holding the sensors.
+    :param links: the extra link classes (declared to Airflow as ``extra-links``).
+    :param emulator: the emulator's CLI name (``python -m airflow_provider_pipelines.emulators <name>``).
+    :param conn_type: the connection type, when it is not ``name``.
+    """
+
+    name: str
+    display_name: str
+    form: ConnectionForm
+    hook: str
+    triggers: tuple[str, ...]
+    operators: tuple[str, ...]
+    sensors: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    emulator: str | None = None
+    conn_type: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"platform name {self.name!r} must be a module name")
+        for path in (self.hook, *self.triggers, *self.operators, *self.sensors, *self.links):
+            if not all(part.isidentifier() for part in path.split(".")) or "." not in path:
+                raise ValueError(f"platform {self.name!r}: {path!r} is not a dotted path")
+        if not self.triggers or not self.operators:
+            raise ValueError(f"platform {self.name!r} needs a trigger and an operator module")
+
+    @cached_property
+    def connection(self) -> ConnectionType:
+        """The connection type: what ``connection-types`` lists, and what the hook's class attributes are."""
+        return ConnectionType(self.conn_type or self.name, self.display_name, self.hook, self.form)
+
+    @property
+    def hook_modules(self) -> tuple[str, ...]:
+        return (_module_of(self.hook),)
+
+    @property
+    def trigger_modules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(_module_of(path) for path in self.triggers))
+
+
+def registry(*platforms: Platform) -> tuple[Platform, ...]:
+    """The platforms, in order, checked: each name, connection type and hook is declared once."""
+    for what, values in (
+        ("name", [platform.name for platform in platforms]),
+        ("connection type", [platform.connection.conn_type for platform in platforms]),
+        ("hook", [platform.hook for platform in platforms]),
+    ):
+        doubles = sorted({value for value in values if values.count(value) > 1})
+        if doubles:
+            raise ValueError(f"platforms declared twice (same {what}): {doubles}")
+    return tuple(platforms)
+
+
+# -- the declarations, in the order the platforms landed --------------------------------------------
+
+CDAP = Platform(
+    name="cdap",
+    display_name="CDAP / Cloud Data Fusion",
+    form=ConnectionForm(
+        fields=(
+            ConnField("auth_type", "Auth type", description="none, bearer or google (inferred when empty)"),
+            ConnField(
+                "keyfile_dict", "Service-account key (JSON)", "password", "Google auth: the key's JSON"
+            ),
+            ConnField(
+                "key_path", "Service-account key path", description="Google auth: a key file on workers"
+            ),
+            ConnField(
+                "ui_url", "UI URL", description="Base URL of the CDAP / Data Fusion UI, for task links"
+            ),
+            *TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "port"),
+        relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
+        placeholders={
+            "host": "http://cdap.example.com:11015 or https://…datafusion.googleusercontent.com/api",
+            "password": "only for auth_type bearer",
+        },
+    ),
+    hook=f"{PACKAGE}.hooks.cdap.CdapHook",
+    triggers=(f"{PACKAGE}.triggers.cdap.CdapPipelineRunTrigger",),
+    operators=(f"{PACKAGE}.operators.cdap",),
+    sensors=(f"{PACKAGE}.sensors.cdap",),
+    links=(f"{PACKAGE}.links.cdap.CdapPipelineLink",),
+    emulator="cdap",
+)
+
+DAGGY = Platform(
+    name="daggy",
+    display_name="Daggy",
+    form=ConnectionForm(
+        fields=(
+            ConnField(
+                "headers",
+                "Extra headers (JSON)",
+                "password",
+                "Headers a proxy in front of daggyd needs, as a JSON object; values are secrets",
+            ),
+            *TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "password"),
+        relabeling={"host": "daggyd host", "port": "daggyd port"},
+        placeholders={"host": "daggy.example.com or http://daggy.example.com:2503", "port": "2503"},
+    ),
+    hook=f"{PACKAGE}.hooks.daggy.DaggyHook",
+    triggers=(f"{PACKAGE}.triggers.daggy.DaggyRunTrigger",),
+    operators=(f"{PACKAGE}.operators.daggy",),
+    sensors=(f"{PACKAGE}.sensors.daggy",),
+    emulator="daggy",
+)
+
+TAILER = Platform(
+    name="tailer",
+    display_name="Tailer",
+    form=ConnectionForm(
+        fields=(
+            ConnField(
+                "refresh_token", "Firebase refresh token", "password", "Lets the hook renew tokens itself"
+            ),
+            ConnField("firebase_api_key", "Firebase web API key", "password", "Needed with a refresh token"),
+            ConnField(
+                "firebase_token_url", "Firebase token URL", description="Default: Google's secure-token API"
+            ),
+            *TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "port"),
+        relabeling={"host": "Tailer API URL", "password": "JWT (expires after an hour)"},
+        placeholders={
+            "host": "https://tailer-api-nqonovswsq-ew.a.run.app (the default)",
+            "password": "output of `tailer auth get-token`, or leave empty and set a refresh token",
+        },
+    ),
+    hook=f"{PACKAGE}.hooks.tailer.TailerHook",
+    triggers=(f"{PACKAGE}.triggers.tailer.TailerJobRunTrigger",),
+    operators=(f"{PACKAGE}.operators.tailer",),
+    sensors=(f"{PACKAGE}.sensors.tailer",),
+    emulator="tailer",
+)
+
+FLOWENGINE = Platform(
+    name="flowengine",
+    display_name="FlowEngine (4Paradigm)",
+    form=ConnectionForm(
+        fields=(
+            ConnField("engine_key", "Engine key", description="engineKey of the engine"),
+            ConnField("user_id", "User id", description="Sent as X-FlowEngine-UserId", default="1"),
+            ConnField(
+                "headers",
+                "Extra headers (JSON)",
+                "password",
+                "Headers the gateway needs (cookie, access key), as a JSON object; values are secrets",
+            ),
+            *TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "login", "password", "port"),
+        relabeling={"host": "fl_url"},
+        placeholders={"host": "https://flowengine.example.com"},
+    ),
+    hook=f"{PACKAGE}.hooks.flowengine.FlowEngineHook",
+    triggers=(f"{PACKAGE}.triggers.flowengine.FlowEnginePipelineRunTrigger",),
+    operators=(f"{PACKAGE}.operators.flowengine",),
+    sensors=(f"{PACKAGE}.sensors.flowengine",),
+    emulator="flowengine",
+)
+
+ENOS = Platform(
+    name="enos",
+    display_name="EnOS (Envision)",
+    form=ConnectionForm(
+        fields=(
+            ConnField("org_id", "Organization id (orgId)"),
+            ConnField("user_id", "User id", description="Needed for batch data flows"),
+            *TLS_AND_TIMEOUTS,
+        ),
+        hidden=("schema", "port"),
+        relabeling={"host": "API gateway URL", "login": "App key", "password": "App secret"},
+        placeholders={"host": "https://apim-ppe1.envisioniot.com"},
+    ),
+    hook=f"{PACKAGE}.hooks.enos.EnosHook",
+    triggers=(
+        f"{PACKAGE}.triggers.enos.EnosStreamingPipelineTrigger",
+        f"{PACKAGE}.triggers.enos.EnosFlowInstanceTrigger",
+    ),
+    operators=(f"{PACKAGE}.operators.enos",),
+    sensors=(f"{PACKAGE}.sensors.enos",),
+    emulator="enos",
+)
+
+# -- the registry: one line per platform ------------------------------------------------------------
+
+PLATFORMS: tuple[Platform, ...] = registry(
+    CDAP,
+    DAGGY,
+    TAILER,
+    FLOWENGINE,
+    ENOS,
+)

@@ -133,6 +133,7 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
     # -- the lifecycle -----------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        executing_since = time.time()
         hook = self.hook
         marker = task_marker(context)
         self.persist_links(hook, context)
@@ -143,7 +144,7 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
         if not self.wait_for_completion:
             self.forget(context)
             return run["run_id"]
-        deadline = self.wait_deadline(context, started_at)
+        deadline = self.wait_deadline(context, started_at, executing_since)
         not_found_until = started_at + self.not_found_grace
         watcher = self.watcher(run, self.poll_interval, deadline, not_found_until)
         if not self.deferrable:
@@ -166,17 +167,19 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
             )
         return self.finish(context, outcome)
 
-    def wait_deadline(self, context: Context, started_at: float) -> float | None:
-        """When waiting ends: ``timeout`` after the start, or the task's ``execution_timeout``."""
+    def wait_deadline(self, context: Context, started_at: float, executing_since: float) -> float | None:
+        """When waiting ends: ``timeout`` after the start, or the task's ``execution_timeout`` after the
+        task instance's start (this execution's when Airflow does not say, as Airflow 2's dag.test)."""
         deadlines = []
         timeout = seconds(self.timeout)
         if timeout is not None:
             deadlines.append(started_at + timeout)
         limit = seconds(self.execution_timeout)
-        start_date = getattr(context["ti"], "start_date", None)
-        if limit is not None and start_date is not None:
+        if limit is not None:
+            start_date = getattr(context["ti"], "start_date", None)
+            since = start_date.timestamp() if start_date is not None else executing_since
             # A little before Airflow's own timer, so that this wait ends it and cancels the run.
-            deadlines.append(start_date.timestamp() + limit - min(5.0, limit * 0.05))
+            deadlines.append(since + limit - min(5.0, limit * 0.05))
         return min(deadlines) if deadlines else None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:

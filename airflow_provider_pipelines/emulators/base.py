@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from aiohttp import web
 
 from airflow_provider_pipelines.emulators.auth import (
     JwtError,
@@ -31,7 +35,9 @@ from airflow_provider_pipelines.emulators.auth import (
     missing_headers,
 )
 from airflow_provider_pipelines.emulators.cli import (
+    HEADER_OPTION,
     EmulatorCli,
+    Option,
     add_common_arguments,
     common_config_options,
     parse_header_options,
@@ -56,6 +62,9 @@ from airflow_provider_pipelines.emulators.handle import (
     EmulatorT,
     PlatformEmulator,
     PlatformEmulatorHandle,
+    Record,
+    find_record,
+    lookup,
 )
 from airflow_provider_pipelines.emulators.paths import PathGuard, PathRecord
 from airflow_provider_pipelines.emulators.routes import (
@@ -63,11 +72,15 @@ from airflow_provider_pipelines.emulators.routes import (
     ROUTE_MUTATIONS,
     ROUTE_NAMES,
     Handler,
+    Middleware,
     Mutation,
     MutationCheck,
+    Route,
     is_control_path,
     is_control_request,
+    json_view,
     request_is_mutation,
+    route_errors,
     route_name_of,
 )
 from airflow_provider_pipelines.emulators.server import EmulatorServer
@@ -77,6 +90,7 @@ from airflow_provider_pipelines.emulators.timeline import Timeline, now
 __all__ = [
     "CONTROL_PREFIX",
     "FAULT_KINDS",
+    "HEADER_OPTION",
     "LOST_FAULT_KINDS",
     "LOST_PREFIX",
     "LOST_REPLY_KINDS",
@@ -85,6 +99,7 @@ __all__ = [
     "ROUTE_MUTATIONS",
     "ROUTE_NAMES",
     "ConfigT",
+    "Emulator",
     "EmulatorCli",
     "EmulatorCore",
     "EmulatorHandle",
@@ -95,13 +110,17 @@ __all__ = [
     "FaultRule",
     "Handler",
     "JwtError",
+    "Middleware",
     "Mutation",
     "MutationCheck",
+    "Option",
     "PathGuard",
     "PathRecord",
     "PlatformEmulator",
     "PlatformEmulatorHandle",
+    "Record",
     "RequestStats",
+    "Route",
     "Timeline",
     "add_common_arguments",
     "bearer_auth_error",
@@ -109,15 +128,19 @@ __all__ = [
     "common_config_options",
     "decode_hs256_jwt",
     "encode_hs256_jwt",
+    "find_record",
     "format_retry_after",
     "is_control_path",
     "is_control_request",
+    "json_view",
+    "lookup",
     "missing_headers",
     "now",
     "parse_header_options",
     "parse_kinds",
     "request_is_mutation",
     "restore_config",
+    "route_errors",
     "route_name_of",
 ]
 
@@ -126,3 +149,73 @@ def restore_config(config: Any, initial: Any) -> None:
     """Put every field of a (live, mutable) config back to its initial value."""
     for item in dataclasses.fields(initial):
         setattr(config, item.name, copy.deepcopy(getattr(initial, item.name)))
+
+
+OptionsT = TypeVar("OptionsT", bound=FaultOptions)
+
+
+class Emulator(Generic[OptionsT]):
+    """An in-memory platform: its live ``config``, its :class:`EmulatorCore`, a lock over its state, and the
+    application serving it. A platform subclasses ``Emulator[XEmulatorConfig]`` and declares:
+
+    - ``name`` (its control routes are under ``/_emulator/<name>/``), ``config_class``, and for the
+      command line ``description`` and ``cli_options``;
+    - ``counters`` and ``keyed_counters``: its own counters in the stats (:class:`RequestStats`);
+    - :meth:`clear_state`: its state as at start (at construction, and by :meth:`reset`);
+    - :meth:`routes`, :meth:`middlewares` (after the core's) and :meth:`control_routes`.
+    """
+
+    name: ClassVar[str]
+    config_class: type[OptionsT]
+    description: ClassVar[str] = ""
+    cli_options: ClassVar[Sequence[Option]] = ()
+    counters: ClassVar[Sequence[str]] = ()
+    keyed_counters: ClassVar[Sequence[str]] = ()
+    client_max_size: ClassVar[int] = 1024**2
+    prefixes: ClassVar[Sequence[str]] = ("",)  # where the API routes are served, by default
+
+    def __init__(self, config: OptionsT | None = None) -> None:
+        self.config: OptionsT = config if config is not None else self.config_class()
+        self._initial_config = copy.deepcopy(self.config)
+        self._lock = threading.RLock()
+        stats = RequestStats(counters=self.counters, keyed_counters=self.keyed_counters)
+        self.core = EmulatorCore(stats, FaultInjector.from_options(self.config))
+        self.core.reset_hooks.append(self._reset_state)
+        self.clear_state()
+
+    def reset(self) -> None:
+        """Back to the as-started state (see :meth:`clear_state`), no faults or counts, the initial config."""
+        self.core.reset()
+
+    def _reset_state(self) -> None:
+        with self._lock:
+            restore_config(self.config, self._initial_config)
+            self.clear_state()
+        self.core.faults.reset_to(self.config)
+
+    def clear_state(self) -> None:
+        """Set the platform's state as it is at start (called with the lock held on a reset)."""
+
+    def routes(self) -> Sequence[Route]:
+        """The platform's API routes, in the order the router tries them."""
+        return ()
+
+    def middlewares(self) -> Sequence[Middleware]:
+        """The platform's own middlewares (authentication, error shapes), outermost first."""
+        return ()
+
+    def control_routes(self) -> Sequence[tuple[str, str, Handler]]:
+        """``(method, path under /_emulator/<name>/, handler)`` of the platform's control routes."""
+        return ()
+
+    def create_app(self) -> web.Application:
+        """A fresh application serving this emulator's state."""
+        app = web.Application(client_max_size=self.client_max_size)
+        self.core.install(app)
+        app.middlewares.extend(self.middlewares())
+        for method, path, handler, name, mutation, prefixes in self.routes():
+            prefixes = self.prefixes if prefixes is None else prefixes
+            self.core.add_route(app, method, path, handler, name, prefixes, mutation)
+        for method, path, handler in self.control_routes():
+            app.router.add_route(method, f"{CONTROL_PREFIX}{self.name}/{path}", handler)
+        return app

@@ -7,11 +7,9 @@ Served at the root (self-hosted CDAP router) and under ``/api`` (Data Fusion's `
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,20 +18,17 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
+    Emulator,
     FaultOptions,
     Handler,
+    Middleware,
+    Option,
     PlatformEmulatorHandle,
-    RequestStats,
+    Route,
     Timeline,
     bearer_auth_error,
-    common_config_options,
     is_control_path,
     now,
-    restore_config,
 )
 
 PREFIXES = ("", "/api")
@@ -252,40 +247,32 @@ class _BadRequest(Exception):
         self.text = text
 
 
-class CdapEmulator:
+class CdapEmulator(Emulator[CdapEmulatorConfig]):
     """In-memory CDAP: namespaces, pipelines, runs; builds the aiohttp application serving them."""
 
-    def __init__(self, config: CdapEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else CdapEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=("starts", "program_level_stops", "program_level_starts"),
-                keyed_counters=("starts_by_pipeline", "run_stops"),
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
+    name = "cdap"
+    config_class = CdapEmulatorConfig
+    description = "CDAP / Cloud Data Fusion REST API"
+    cli_options = (
+        *(
+            Option(f"{phase}_seconds", help="default %(default)s")
+            for phase in ("pending", "starting", "running", "not_found", "stop")
+        ),
+        Option("max_concurrent_runs", type=int),
+        Option("auto_create", "--no-auto-create", help="unknown pipelines answer 404"),
+    )
+    counters = ("starts", "program_level_stops", "program_level_starts")
+    keyed_counters = ("starts_by_pipeline", "run_stops")
+    prefixes = PREFIXES
+
+    def clear_state(self) -> None:
+        """No runs, pipelines or namespaces but the default one."""
         self._namespaces: set[str] = {DEFAULT_NAMESPACE}
         self._apps: dict[tuple[str, str], ProgramKind] = {}
         self._pipelines: dict[tuple[str, str], PipelineBehaviour] = {}
         self._runs: dict[tuple[str, str, str], CdapRun] = {}
 
     # ----- Python API (also used by the control routes) -----
-
-    def reset(self) -> None:
-        """Back to the as-started state: no runs, pipelines, faults or counts; the initial config."""
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._namespaces = {DEFAULT_NAMESPACE}
-            self._apps.clear()
-            self._pipelines.clear()
-            self._runs.clear()
-        self.core.faults.reset_to(self.config)
 
     def configure_pipeline(self, namespace: str, app: str, changes: dict[str, Any]) -> None:
         """Change a pipeline's behaviour (only the given fields); creates its namespace."""
@@ -314,28 +301,25 @@ class CdapEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._auth_middleware)
-        # (method, path, handler, name, mutation): mutations start or stop runs (random lost replies
-        # apply to them only).
-        routes: list[tuple[str, str, Handler, str, bool]] = [
-            ("GET", "/ping", self._ping, "ping", False),
-            ("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace", False),
-            ("POST", "/v3/namespaces/{ns}/start", self._start, "start", True),
-            ("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs", False),
-            ("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run", False),
-            ("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run", True),
-            ("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs", False),
-            ("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program", True),
-            ("POST", PROGRAM_PATH + "/start", self._start_program, "start_program", True),
+    def routes(self) -> list[Route]:
+        # Mutations start or stop runs (random lost replies apply to them only).
+        return [
+            Route("GET", "/ping", self._ping, "ping"),
+            Route("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace"),
+            Route("POST", "/v3/namespaces/{ns}/start", self._start, "start", True),
+            Route("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs"),
+            Route("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run"),
+            Route("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run", True),
+            Route("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs"),
+            Route("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program", True),
+            Route("POST", PROGRAM_PATH + "/start", self._start_program, "start_program", True),
         ]
-        for method, path, handler, name, mutation in routes:
-            self.core.add_route(app, method, path, handler, name, PREFIXES, mutation=mutation)
-        app.router.add_put(CONTROL_PREFIX + "cdap/pipelines/{ns}/{app}", self._put_pipeline)
-        app.router.add_get(CONTROL_PREFIX + "cdap/runs", self._get_all_runs)
-        return app
+
+    def middlewares(self) -> list[Middleware]:
+        return [self._auth_middleware]
+
+    def control_routes(self) -> list[tuple[str, str, Handler]]:
+        return [("PUT", "pipelines/{ns}/{app}", self._put_pipeline), ("GET", "runs", self._get_all_runs)]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -709,6 +693,7 @@ class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig
     """
 
     emulator_class = CdapEmulator
+    run_key = "runid"
 
     @property
     def api_url(self) -> str:
@@ -725,42 +710,3 @@ class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig
     def run_ends(self) -> dict[str, float]:
         """Run id -> when the run reaches its final state (epoch seconds): to measure how soon it is seen."""
         return self.emulator.run_ends()
-
-    def reset(self) -> None:
-        self.emulator.reset()
-
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = CdapEmulatorConfig()
-    for name in ("pending", "starting", "running", "not_found", "stop"):
-        option = "--" + name.replace("_", "-") + "-seconds"
-        default = getattr(defaults, f"{name}_seconds")
-        parser.add_argument(option, type=float, default=default, help=f"default {default}")
-    parser.add_argument("--max-concurrent-runs", type=int, default=None)
-    parser.add_argument(
-        "--no-auto-create", dest="auto_create", action="store_false", help="unknown pipelines answer 404"
-    )
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    config = CdapEmulatorConfig(
-        pending_seconds=args.pending_seconds,
-        starting_seconds=args.starting_seconds,
-        running_seconds=args.running_seconds,
-        not_found_seconds=args.not_found_seconds,
-        stop_seconds=args.stop_seconds,
-        token=args.token,
-        auto_create=args.auto_create,
-        max_concurrent_runs=args.max_concurrent_runs,
-        **common_config_options(args),
-    )
-    return create_cdap_app(config)
-
-
-CLI = EmulatorCli(
-    name="cdap",
-    default_port=11015,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="CDAP / Cloud Data Fusion REST API",
-)

@@ -13,14 +13,12 @@ nanosecond its last parent stopped) whatever the polling rate.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import functools
 import itertools
 import json
 import math
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,18 +26,17 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
+    HEADER_OPTION,
+    Emulator,
     FaultOptions,
     Handler,
+    Middleware,
+    Option,
     PlatformEmulatorHandle,
-    RequestStats,
-    common_config_options,
+    Route,
     is_control_path,
+    json_view,
     missing_headers,
-    restore_config,
 )
 
 QUEUED, RUNNING, COMPLETED, ERRORED, KILLED = "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "KILLED"
@@ -381,33 +378,29 @@ class DaggyRun:
         }
 
 
-class DaggyEmulator:
+class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
     """In-memory daggyd: runs and their tasks; builds the aiohttp application serving them."""
 
-    def __init__(self, config: DaggyEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else DaggyEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
+    name = "daggy"
+    config_class = DaggyEmulatorConfig
+    description = "Daggy (daggyd) REST API"
+    cli_options = (
+        Option("queued_seconds"),
+        Option("task_seconds"),
+        Option("long_factor"),
+        Option(
+            "output_log_bytes",
+            help="pad every ended attempt's outputLog to at least this many bytes (large run documents)",
+        ),
+        HEADER_OPTION,
+    )
+    counters = ("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
+
+    def clear_state(self) -> None:
+        """No runs: run ids restart at 0."""
         self._runs: dict[int, DaggyRun] = {}
 
     # ----- Python API (also used by the control routes) -----
-
-    def reset(self) -> None:
-        """Back to the as-started state: no runs (ids restart at 0), faults or counts; the initial config."""
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._runs.clear()
-        self.core.faults.reset_to(self.config)
 
     def submit(self, dag: ExpandedDag) -> int:
         at = _now_ns()
@@ -428,7 +421,7 @@ class DaggyEmulator:
             self.core.stats.incr("submits")
         return run_id
 
-    def run_documents(self) -> list[dict[str, Any]]:
+    def run_records(self) -> list[dict[str, Any]]:
         """Every run's full document (as ``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
         at = _now_ns()
         with self._lock:
@@ -437,6 +430,8 @@ class DaggyEmulator:
                 self._advance(run, at)
                 documents.append({**run.document(), "state": run.state})
             return documents
+
+    run_documents = run_records
 
     # ----- simulation -----
 
@@ -539,32 +534,31 @@ class DaggyEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._auth_middleware)
+    def routes(self) -> list[Route]:
         run = "/v1/dagrun/{runid}"
         task = run + "/task/{taskName}"
-        # (method, path, handler, name, mutation): mutations submit, kill or re-queue (random lost
-        # replies apply to them only); validate only checks a DAG.
-        routes: list[tuple[str, str, Handler, str, bool]] = [
-            ("GET", "/ready", self._ready, "ready", False),
-            ("GET", "/v1/dagruns", self._list_runs, "list_runs", False),
-            ("POST", "/v1/dagrun", self._submit, "submit", True),
-            ("POST", "/v1/dagrun/validate", self._validate, "validate", False),
-            ("GET", run, self._get_run, "get_run", False),
-            ("DELETE", run, self._kill_run, "kill_run", True),
-            ("GET", run + "/state", self._get_run_state, "get_run_state", False),
-            ("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state", True),
-            ("GET", task, self._get_task, "get_task", False),
-            ("DELETE", task, self._kill_task_route, "kill_task", True),
-            ("GET", task + "/state", self._get_task_state, "get_task_state", False),
-            ("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state", True),
+        # Mutations submit, kill or re-queue (random lost replies apply to them only); validate only
+        # checks a DAG.
+        return [
+            Route("GET", "/ready", self._ready, "ready"),
+            Route("GET", "/v1/dagruns", self._list_runs, "list_runs"),
+            Route("POST", "/v1/dagrun", self._submit, "submit", True),
+            Route("POST", "/v1/dagrun/validate", self._validate, "validate"),
+            Route("GET", run, self._get_run, "get_run"),
+            Route("DELETE", run, self._kill_run, "kill_run", True),
+            Route("GET", run + "/state", self._get_run_state, "get_run_state"),
+            Route("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state", True),
+            Route("GET", task, self._get_task, "get_task"),
+            Route("DELETE", task, self._kill_task_route, "kill_task", True),
+            Route("GET", task + "/state", self._get_task_state, "get_task_state"),
+            Route("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state", True),
         ]
-        for method, path, handler, name, mutation in routes:
-            self.core.add_route(app, method, path, handler, name, mutation=mutation)
-        app.router.add_get(CONTROL_PREFIX + "daggy/runs", self._control_runs)
-        return app
+
+    def middlewares(self) -> list[Middleware]:
+        return [self._auth_middleware]
+
+    def control_routes(self) -> list[tuple[str, str, Handler]]:
+        return [("GET", "runs", json_view(self.run_records))]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -721,9 +715,6 @@ class DaggyEmulator:
             return _error(exc.status, exc.reason)
         return web.json_response({"runID": run.run_id})
 
-    async def _control_runs(self, request: web.Request) -> web.Response:
-        return web.json_response(self.run_documents())
-
 
 def _check_target_state(state: str) -> None:
     if state.upper() not in STATES:
@@ -741,69 +732,8 @@ class DaggyEmulatorHandle(PlatformEmulatorHandle[DaggyEmulator, DaggyEmulatorCon
     """A running Daggy emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
+    :meth:`runs` gives every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id.
     """
 
     emulator_class = DaggyEmulator
-
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
-        return self.emulator.run_documents()
-
-    def run(self, run_id: int) -> dict[str, Any]:
-        """One run's document plus its ``state``; ``KeyError`` if unknown."""
-        for document in self.runs():
-            if document["runID"] == run_id:
-                return document
-        raise KeyError(run_id)
-
-    def reset(self) -> None:
-        self.emulator.reset()
-
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = DaggyEmulatorConfig()
-    parser.add_argument("--queued-seconds", type=float, default=defaults.queued_seconds)
-    parser.add_argument("--task-seconds", type=float, default=defaults.task_seconds)
-    parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
-    parser.add_argument(
-        "--output-log-bytes",
-        type=int,
-        default=defaults.output_log_bytes,
-        help="pad every ended attempt's outputLog to at least this many bytes (large run documents)",
-    )
-    parser.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a header every request must carry (repeatable); --token T adds 'Authorization: Bearer T'",
-    )
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    headers: dict[str, str] = {}
-    for item in args.header:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"--header needs NAME=VALUE, got {item!r}")
-        headers[name.strip()] = value
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
-    config = DaggyEmulatorConfig(
-        queued_seconds=args.queued_seconds,
-        task_seconds=args.task_seconds,
-        long_factor=args.long_factor,
-        required_headers=headers or None,
-        output_log_bytes=args.output_log_bytes,
-        **common_config_options(args),
-    )
-    return create_daggy_app(config)
-
-
-CLI = EmulatorCli(
-    name="daggy",
-    default_port=2503,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="Daggy (daggyd) REST API",
-)
+    run_key = "runID"

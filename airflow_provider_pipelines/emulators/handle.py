@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from aiohttp import web
 
 from airflow_provider_pipelines.emulators.control import EmulatorCore
 from airflow_provider_pipelines.emulators.faults import FaultRule
 from airflow_provider_pipelines.emulators.paths import PathRecord
-from airflow_provider_pipelines.emulators.server import EmulatorServer
+from airflow_provider_pipelines.emulators.server import EmulatorServer, Stoppable
 
 
-class EmulatorHandle:
+class EmulatorHandle(Stoppable):
     """What every platform's test handle shares: the URL, faults, stats and stopping the server.
 
     A platform subclasses it and adds its own state (``config``, ``runs()``, ``reset()``...).
@@ -36,15 +35,7 @@ class EmulatorHandle:
         seconds: float | None = None,
     ) -> None:
         """Fault the next ``times`` requests matching ``method`` (``None``: any) and ``path_regex``."""
-        rule = FaultRule(
-            kind=str(kind_or_status),
-            method=method,
-            path=path_regex,
-            times=times,
-            retry_after=retry_after,
-            body=body,
-            seconds=seconds,
-        )
+        rule = FaultRule(str(kind_or_status), method, path_regex, times, retry_after, body, seconds)
         self.core.faults.add_rule(rule)
 
     def set_random_faults(
@@ -85,19 +76,11 @@ class EmulatorHandle:
     def stop(self) -> None:
         self.server.stop()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 ConfigT = TypeVar("ConfigT")
+
+
+Record = dict[str, Any]
 
 
 class PlatformEmulator(Protocol):
@@ -108,6 +91,28 @@ class PlatformEmulator(Protocol):
 
     def create_app(self) -> web.Application: ...
 
+    def reset(self) -> None: ...
+
+    def run_records(self) -> list[Record]: ...
+
+
+def find_record(records: Iterable[Record], key: str, value: Any) -> Record:
+    """The first of ``records`` whose ``key`` is ``value``; ``KeyError(value)`` if none."""
+    for record in records:
+        if record[key] == value:
+            return record
+    raise KeyError(value)
+
+
+def lookup(listing: str, key: str) -> Callable[[Any, Any], Record]:
+    """A handle method: the record of the handle's ``listing()`` whose ``key`` is its argument."""
+
+    def method(self: Any, value: Any) -> Record:
+        return find_record(getattr(self, listing)(), key, value)
+
+    method.__doc__ = f"The record of ``{listing}()`` whose ``{key}`` is the argument; ``KeyError`` if none."
+    return method
+
 
 EmulatorT = TypeVar("EmulatorT", bound=PlatformEmulator)
 
@@ -116,10 +121,12 @@ class PlatformEmulatorHandle(EmulatorHandle, Generic[EmulatorT, ConfigT]):
     """An :class:`EmulatorHandle` over one platform emulator (``emulator``) and its live ``config``.
 
     A platform subclasses ``PlatformEmulatorHandle[XEmulator, XEmulatorConfig]`` and sets
-    :attr:`emulator_class`; :meth:`start` builds that emulator and serves it on a loopback port.
+    :attr:`emulator_class`, and :attr:`run_key`, the field that names a run in its records;
+    :meth:`start` builds that emulator and serves it on a loopback port.
     """
 
     emulator_class: Callable[[ConfigT | None], EmulatorT]
+    run_key: ClassVar[str]
 
     def __init__(self, emulator: EmulatorT, server: EmulatorServer) -> None:
         super().__init__(emulator.core, server)
@@ -137,3 +144,15 @@ class PlatformEmulatorHandle(EmulatorHandle, Generic[EmulatorT, ConfigT]):
         """Live: changes apply from the next request; the handle's ``reset()`` restores the initial values."""
         config: ConfigT = self.emulator.config
         return config
+
+    def runs(self) -> list[Record]:
+        """Every run's record, newest first (the platform's emulator says what a record is)."""
+        return self.emulator.run_records()
+
+    def run(self, run_id: Any) -> Record:
+        """The record of :meth:`runs` whose :attr:`run_key` field is ``run_id``; ``KeyError`` if none."""
+        return find_record(self.runs(), self.run_key, run_id)
+
+    def reset(self) -> None:
+        """Back to the initial state: the platform's, no faults, counters at zero, the initial config."""
+        self.emulator.reset()

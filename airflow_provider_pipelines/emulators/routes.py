@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 CONTROL_PREFIX = "/_emulator/"
 
@@ -61,3 +62,49 @@ async def request_is_mutation(request: web.Request) -> bool:
         except ValueError:
             body = None
     return bool(mutation(request, body))
+
+
+class Route(NamedTuple):
+    """An API route: ``handler`` serves ``method`` ``path`` under each of ``prefixes`` (``None``: the
+    emulator's), counted as ``"METHOD name"``; ``mutation`` as in :meth:`EmulatorCore.add_route`."""
+
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    mutation: Mutation = False
+    prefixes: Sequence[str] | None = None
+
+
+def json_view(read: Callable[[], Any]) -> Handler:
+    """A control route's handler answering ``read()`` as JSON."""
+
+    async def view(request: web.Request) -> web.StreamResponse:
+        return web.json_response(read())
+
+    return view
+
+
+def route_errors(
+    answer: Callable[[int, str], web.StreamResponse],
+    not_allowed: str = "method not allowed: {method} {path} (use {allowed})",
+    not_found: str = "not found: {path}",
+) -> Middleware:
+    """A middleware answering an unknown route (404) or a wrong method (405) in the API's own error
+    shape, ``answer(status, message)``, rather than aiohttp's plain text; control routes excepted."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPMethodNotAllowed as exc:
+            if is_control_path(request.path):
+                raise
+            allowed = ", ".join(sorted(exc.allowed_methods))
+            return answer(405, not_allowed.format(method=request.method, path=request.path, allowed=allowed))
+        except web.HTTPNotFound:
+            if is_control_path(request.path):
+                raise
+            return answer(404, not_found.format(path=request.path))
+
+    return middleware

@@ -5,11 +5,30 @@ from __future__ import annotations
 import asyncio
 import threading
 from types import TracebackType
+from typing import Self
 
 from aiohttp import web
 
 
-class EmulatorServer:
+class Stoppable:
+    """Stopped at the end of a ``with`` block."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmulatorServer(Stoppable):
     """Runs an aiohttp application on a loopback port, in a background thread with its own event loop."""
 
     def __init__(
@@ -87,14 +106,6 @@ class EmulatorServer:
         self._thread = None
         self._loop = None
 
-    def __enter__(self) -> EmulatorServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -21,7 +21,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from collections.abc import Sequence
+import typing
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aiohttp import web
@@ -76,6 +77,7 @@ from airflow_provider_pipelines.emulators.routes import (
     Mutation,
     MutationCheck,
     Route,
+    api_handler,
     is_control_path,
     is_control_request,
     json_view,
@@ -123,6 +125,7 @@ __all__ = [
     "Route",
     "Timeline",
     "add_common_arguments",
+    "api_handler",
     "bearer_auth_error",
     "bearer_token",
     "common_config_options",
@@ -158,21 +161,28 @@ class Emulator(Generic[OptionsT]):
     """An in-memory platform: its live ``config``, its :class:`EmulatorCore`, a lock over its state, and the
     application serving it. A platform subclasses ``Emulator[XEmulatorConfig]`` and declares:
 
-    - ``name`` (its control routes are under ``/_emulator/<name>/``), ``config_class``, and for the
-      command line ``description`` and ``cli_options``;
+    - ``name`` (its control routes are under ``/_emulator/<name>/``) and, for the command line,
+      ``cli_options`` (``config_class`` is ``XEmulatorConfig``, from ``Emulator[XEmulatorConfig]``);
     - ``counters`` and ``keyed_counters``: its own counters in the stats (:class:`RequestStats`);
     - :meth:`clear_state`: its state as at start (at construction, and by :meth:`reset`);
-    - :meth:`routes`, :meth:`middlewares` (after the core's) and :meth:`control_routes`.
+    - :meth:`routes`, :meth:`middlewares` (after the core's), and its control routes: ``control_views``
+      (a path answering a method's result as JSON) and :meth:`control_routes`.
     """
 
     name: ClassVar[str]
     config_class: type[OptionsT]
-    description: ClassVar[str] = ""
     cli_options: ClassVar[Sequence[Option]] = ()
     counters: ClassVar[Sequence[str]] = ()
     keyed_counters: ClassVar[Sequence[str]] = ()
     client_max_size: ClassVar[int] = 1024**2
     prefixes: ClassVar[Sequence[str]] = ("",)  # where the API routes are served, by default
+    control_views: ClassVar[Mapping[str, str]] = {}  # GET path under /_emulator/<name>/ -> method's JSON
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if typing.get_origin(base) is Emulator:
+                (cls.config_class,) = typing.get_args(base)
 
     def __init__(self, config: OptionsT | None = None) -> None:
         self.config: OptionsT = config if config is not None else self.config_class()
@@ -216,6 +226,7 @@ class Emulator(Generic[OptionsT]):
         for method, path, handler, name, mutation, prefixes in self.routes():
             prefixes = self.prefixes if prefixes is None else prefixes
             self.core.add_route(app, method, path, handler, name, prefixes, mutation)
-        for method, path, handler in self.control_routes():
+        views = [("GET", path, json_view(getattr(self, read))) for path, read in self.control_views.items()]
+        for method, path, handler in [*views, *self.control_routes()]:
             app.router.add_route(method, f"{CONTROL_PREFIX}{self.name}/{path}", handler)
         return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -17,19 +18,19 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    Emulator,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.auth import bearer_auth_error
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
-    Option,
-    PlatformEmulatorHandle,
     Route,
-    Timeline,
-    bearer_auth_error,
+    api_handler,
     is_control_path,
-    now,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 PREFIXES = ("", "/api")
 TERMINAL = frozenset({"COMPLETED", "FAILED", "KILLED", "REJECTED"})
@@ -251,8 +252,6 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
     """In-memory CDAP: namespaces, pipelines, runs; builds the aiohttp application serving them."""
 
     name = "cdap"
-    config_class = CdapEmulatorConfig
-    description = "CDAP / Cloud Data Fusion REST API"
     cli_options = (
         *(
             Option(f"{phase}_seconds", help="default %(default)s")
@@ -302,17 +301,22 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
     # ----- application -----
 
     def routes(self) -> list[Route]:
+        # A handler answers its result as JSON (a response as it is), or raises _BadRequest.
+        api = functools.partial(
+            api_handler, error=_BadRequest, answer=lambda exc: web.Response(status=exc.status, text=exc.text)
+        )
+
         # Mutations start or stop runs (random lost replies apply to them only).
         return [
             Route("GET", "/ping", self._ping, "ping"),
             Route("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace"),
-            Route("POST", "/v3/namespaces/{ns}/start", self._start, "start", True),
-            Route("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs"),
-            Route("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run"),
-            Route("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run", True),
-            Route("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs"),
-            Route("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program", True),
-            Route("POST", PROGRAM_PATH + "/start", self._start_program, "start_program", True),
+            Route("POST", "/v3/namespaces/{ns}/start", api(self._start), "start", True),
+            Route("GET", PROGRAM_PATH + "/runs", api(self._list_runs), "list_runs"),
+            Route("GET", PROGRAM_PATH + "/runs/{runid}", api(self._get_run), "get_run"),
+            Route("POST", PROGRAM_PATH + "/runs/{runid}/stop", api(self._stop_run), "stop_run", True),
+            Route("GET", PROGRAM_PATH + "/runs/{runid}/logs", api(self._get_logs), "get_logs"),
+            Route("POST", PROGRAM_PATH + "/stop", api(self._stop_program), "stop_program", True),
+            Route("POST", PROGRAM_PATH + "/start", api(self._start_program), "start_program", True),
         ]
 
     def middlewares(self) -> list[Middleware]:
@@ -348,15 +352,10 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
 
     # ----- starting runs -----
 
-    async def _start(self, request: web.Request) -> web.Response:
-        ns = request.match_info["ns"]
-        try:
-            items = _parse_batch(await request.read())
-            with self._lock:
-                results = self._start_items(ns, items)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
-        return web.json_response(results)
+    async def _start(self, request: web.Request) -> Any:
+        items = _parse_batch(await request.read())
+        with self._lock:
+            return self._start_items(request.match_info["ns"], items)
 
     def _start_items(self, ns: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self._require_namespace(ns)
@@ -488,26 +487,24 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
         self.core.stats.incr("starts_by_pipeline", f"{ns}/{app}")
         return run
 
-    async def _start_program(self, request: web.Request) -> web.Response:
+    async def _start_program(self, request: web.Request) -> Any:
         """The single-program start: creates a run but, as in CDAP, answers with an empty body."""
         ns, app = request.match_info["ns"], request.match_info["app"]
         self.core.stats.incr("program_level_starts")
+        kind = _program_kind(request)
+        raw = await request.read()
         try:
-            kind = _program_kind(request)
-            raw = await request.read()
             args = json.loads(raw) if raw.strip() else {}
-            item = {
-                "appId": app,
-                "programType": kind.program_type,
-                "programId": kind.program_id,
-                "runtimeargs": args,
-            }
-            with self._lock:
-                result = self._start_items(ns, [item])[0]
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
         except ValueError:
-            return web.Response(status=400, text="Invalid runtime arguments: expected a JSON object.")
+            raise _BadRequest(400, "Invalid runtime arguments: expected a JSON object.") from None
+        item = {
+            "appId": app,
+            "programType": kind.program_type,
+            "programId": kind.program_id,
+            "runtimeargs": args,
+        }
+        with self._lock:
+            result = self._start_items(ns, [item])[0]
         if result["statusCode"] != 200:
             return web.Response(status=result["statusCode"], text=result["error"])
         return web.Response()
@@ -522,26 +519,19 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
             raise _BadRequest(404, f"'runid' '{info['runid']}' not found.")
         return run
 
-    async def _get_run(self, request: web.Request) -> web.Response:
+    async def _get_run(self, request: web.Request) -> Any:
         at = now()
-        try:
-            with self._lock:
-                record = self._visible_run(request, at).record(at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
-        return web.json_response(record)
+        with self._lock:
+            return self._visible_run(request, at).record(at)
 
-    async def _list_runs(self, request: web.Request) -> web.Response:
+    async def _list_runs(self, request: web.Request) -> Any:
         at = now()
         info, query = request.match_info, request.query
-        try:
-            kind = _program_kind(request)
-            status = query.get("status", "").upper()
-            start = _int_param(query, "start", 0)
-            end = _int_param(query, "end", 2**63 - 1)
-            limit = _int_param(query, "limit", 100)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        kind = _program_kind(request)
+        status = query.get("status", "").upper()
+        start = _int_param(query, "start", 0)
+        end = _int_param(query, "end", 2**63 - 1)
+        limit = _int_param(query, "limit", 100)
         with self._lock:
             runs = [
                 run
@@ -553,18 +543,14 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
                 and status in ("", "ALL", run.status(at))
             ]
             runs.sort(key=lambda run: run.created, reverse=True)
-            records = [run.record(at) for run in runs[: max(limit, 0)]]
-        return web.json_response(records)
+            return [run.record(at) for run in runs[: max(limit, 0)]]
 
-    async def _get_logs(self, request: web.Request) -> web.Response:
+    async def _get_logs(self, request: web.Request) -> Any:
         at = now()
-        try:
-            start = _int_param(request.query, "start", 0)
-            stop = _int_param(request.query, "stop", 2**63 - 1)
-            with self._lock:
-                lines = self._visible_run(request, at).log_lines(at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        start = _int_param(request.query, "start", 0)
+        stop = _int_param(request.query, "stop", 2**63 - 1)
+        with self._lock:
+            lines = self._visible_run(request, at).log_lines(at)
         text = "".join(
             _format_log(moment, level, message) + "\n"
             for moment, level, message in sorted(lines, key=lambda line: line[0])
@@ -574,16 +560,12 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
 
     # ----- stopping runs -----
 
-    async def _stop_run(self, request: web.Request) -> web.Response:
+    async def _stop_run(self, request: web.Request) -> Any:
         at = now()
         info = request.match_info
         self.core.stats.incr("run_stops", f"{info['ns']}/{info['app']}/{info['runid']}")
-        try:
-            with self._lock:
-                run = self._visible_run(request, at)
-                self._stop(run, at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        with self._lock:
+            self._stop(self._visible_run(request, at), at)
         return web.Response()
 
     def _stop(self, run: CdapRun, at: float) -> None:
@@ -598,30 +580,27 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
             run.stopped_at = at
             run.killed_at = at + self.config.stop_seconds
 
-    async def _stop_program(self, request: web.Request) -> web.Response:
+    async def _stop_program(self, request: web.Request) -> Any:
         """Program-level stop: stops one arbitrary running run (the oldest). Never right for a given run."""
         at = now()
         info = request.match_info
         self.core.stats.incr("program_level_stops")
-        try:
-            kind = _program_kind(request)
-            with self._lock:
-                candidates = sorted(
-                    (
-                        run
-                        for run in self._runs.values()
-                        if (run.namespace, run.app) == (info["ns"], info["app"])
-                        and run.kind is kind
-                        and at >= run.visible_at
-                        and run.status(at) not in TERMINAL | {"STOPPING"}
-                    ),
-                    key=lambda run: run.created,
-                )
-                if not candidates:
-                    raise _BadRequest(400, f"Program '{info['app']}.{kind.program_id}' is not running.")
-                self._stop(candidates[0], at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        kind = _program_kind(request)
+        with self._lock:
+            candidates = sorted(
+                (
+                    run
+                    for run in self._runs.values()
+                    if (run.namespace, run.app) == (info["ns"], info["app"])
+                    and run.kind is kind
+                    and at >= run.visible_at
+                    and run.status(at) not in TERMINAL | {"STOPPING"}
+                ),
+                key=lambda run: run.created,
+            )
+            if not candidates:
+                raise _BadRequest(400, f"Program '{info['app']}.{kind.program_id}' is not running.")
+            self._stop(candidates[0], at)
         return web.Response()
 
     # ----- control routes -----

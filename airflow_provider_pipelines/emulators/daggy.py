@@ -25,18 +25,17 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    HEADER_OPTION,
-    Emulator,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.auth import missing_headers
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
-    Option,
-    PlatformEmulatorHandle,
     Route,
+    api_handler,
     is_control_path,
-    json_view,
-    missing_headers,
 )
 
 QUEUED, RUNNING, COMPLETED, ERRORED, KILLED = "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "KILLED"
@@ -382,12 +381,8 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
     """In-memory daggyd: runs and their tasks; builds the aiohttp application serving them."""
 
     name = "daggy"
-    config_class = DaggyEmulatorConfig
-    description = "Daggy (daggyd) REST API"
     cli_options = (
-        Option("queued_seconds"),
-        Option("task_seconds"),
-        Option("long_factor"),
+        *map(Option, ("queued_seconds", "task_seconds", "long_factor")),
         Option(
             "output_log_bytes",
             help="pad every ended attempt's outputLog to at least this many bytes (large run documents)",
@@ -395,6 +390,7 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
         HEADER_OPTION,
     )
     counters = ("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
+    control_views = {"runs": "run_records"}
 
     def clear_state(self) -> None:
         """No runs: run ids restart at 0."""
@@ -539,26 +535,27 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
         task = run + "/task/{taskName}"
         # Mutations submit, kill or re-queue (random lost replies apply to them only); validate only
         # checks a DAG.
+        # A handler answers its result as JSON (a response as it is), or raises _ApiError.
+        api = functools.partial(
+            api_handler, error=_ApiError, answer=lambda exc: _error(exc.status, exc.reason)
+        )
         return [
             Route("GET", "/ready", self._ready, "ready"),
             Route("GET", "/v1/dagruns", self._list_runs, "list_runs"),
             Route("POST", "/v1/dagrun", self._submit, "submit", True),
             Route("POST", "/v1/dagrun/validate", self._validate, "validate"),
-            Route("GET", run, self._get_run, "get_run"),
-            Route("DELETE", run, self._kill_run, "kill_run", True),
-            Route("GET", run + "/state", self._get_run_state, "get_run_state"),
-            Route("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state", True),
-            Route("GET", task, self._get_task, "get_task"),
-            Route("DELETE", task, self._kill_task_route, "kill_task", True),
-            Route("GET", task + "/state", self._get_task_state, "get_task_state"),
-            Route("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state", True),
+            Route("GET", run, api(self._get_run), "get_run"),
+            Route("DELETE", run, api(self._kill_run), "kill_run", True),
+            Route("GET", run + "/state", api(self._get_run_state), "get_run_state"),
+            Route("PATCH", run + "/state/{state}", api(self._set_run_state), "set_run_state", True),
+            Route("GET", task, api(self._get_task), "get_task"),
+            Route("DELETE", task, api(self._kill_task_route), "kill_task", True),
+            Route("GET", task + "/state", api(self._get_task_state), "get_task_state"),
+            Route("PATCH", task + "/state/{state}", api(self._set_task_state), "set_task_state", True),
         ]
 
     def middlewares(self) -> list[Middleware]:
         return [self._auth_middleware]
-
-    def control_routes(self) -> list[tuple[str, str, Handler]]:
-        return [("GET", "runs", json_view(self.run_records))]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -619,101 +616,75 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
             return _error(400, str(exc))
         return web.json_response({"valid": True})
 
-    async def _get_run(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                document = self._run(request, _now_ns()).document()
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response(document)
+    async def _get_run(self, request: web.Request) -> Any:
+        with self._lock:
+            return self._run(request, _now_ns()).document()
 
-    async def _kill_run(self, request: web.Request) -> web.Response:
+    async def _kill_run(self, request: web.Request) -> Any:
         at = _now_ns()
-        try:
-            with self._lock:
-                run = self._run(request, at)
-                self.core.stats.incr("run_kills")
-                if run.state not in TERMINAL:
-                    for task in run.tasks.values():
-                        self._kill_task(run, task, at)
-                    run.change(KILLED, at)
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({})
-
-    async def _get_run_state(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                state = self._run(request, _now_ns()).state
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"state": state})
-
-    async def _set_run_state(self, request: web.Request) -> web.Response:
-        at = _now_ns()
-        try:
-            with self._lock:
-                run = self._run(request, at)
-                _check_target_state(request.match_info["state"])
-                if run.state not in REQUEUEABLE:
-                    reason = f"Run {run.run_id} is {run.state}: only ERRORED or KILLED runs can be re-queued"
-                    raise _ApiError(400, reason)
+        with self._lock:
+            run = self._run(request, at)
+            self.core.stats.incr("run_kills")
+            if run.state not in TERMINAL:
                 for task in run.tasks.values():
-                    if task.state in REQUEUEABLE:
-                        self._requeue_task(run, task, at)
-                self._resume(run, at)
-                self.core.stats.incr("requeues")
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"runID": run.run_id})
-
-    async def _get_task(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                definition = copy.deepcopy(self._task(request, _now_ns())[1].definition)
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response(definition)
-
-    async def _kill_task_route(self, request: web.Request) -> web.Response:
-        at = _now_ns()
-        try:
-            with self._lock:
-                run, task = self._task(request, at)
-                self.core.stats.incr("task_kills")
-                if run.state not in TERMINAL:
                     self._kill_task(run, task, at)
-                    self._advance(run, at)
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({})
+                run.change(KILLED, at)
+        return {}
 
-    async def _get_task_state(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                state = self._task(request, _now_ns())[1].state
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"state": state})
+    async def _get_run_state(self, request: web.Request) -> Any:
+        with self._lock:
+            return {"state": self._run(request, _now_ns()).state}
 
-    async def _set_task_state(self, request: web.Request) -> web.Response:
+    async def _set_run_state(self, request: web.Request) -> Any:
         at = _now_ns()
-        try:
-            with self._lock:
-                run, task = self._task(request, at)
-                _check_target_state(request.match_info["state"])
-                if task.state not in REQUEUEABLE:
-                    raise _ApiError(
-                        400,
-                        f"Task {task.name} of run {run.run_id} is {task.state}: "
-                        "only an ERRORED or KILLED task can be re-queued",
-                    )
-                self._requeue_task(run, task, at)
-                self._resume(run, at)
-                self.core.stats.incr("requeues")
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"runID": run.run_id})
+        with self._lock:
+            run = self._run(request, at)
+            _check_target_state(request.match_info["state"])
+            if run.state not in REQUEUEABLE:
+                reason = f"Run {run.run_id} is {run.state}: only ERRORED or KILLED runs can be re-queued"
+                raise _ApiError(400, reason)
+            for task in run.tasks.values():
+                if task.state in REQUEUEABLE:
+                    self._requeue_task(run, task, at)
+            return self._requeued(run, at)
+
+    async def _get_task(self, request: web.Request) -> Any:
+        with self._lock:
+            return copy.deepcopy(self._task(request, _now_ns())[1].definition)
+
+    async def _kill_task_route(self, request: web.Request) -> Any:
+        at = _now_ns()
+        with self._lock:
+            run, task = self._task(request, at)
+            self.core.stats.incr("task_kills")
+            if run.state not in TERMINAL:
+                self._kill_task(run, task, at)
+                self._advance(run, at)
+        return {}
+
+    async def _get_task_state(self, request: web.Request) -> Any:
+        with self._lock:
+            return {"state": self._task(request, _now_ns())[1].state}
+
+    async def _set_task_state(self, request: web.Request) -> Any:
+        at = _now_ns()
+        with self._lock:
+            run, task = self._task(request, at)
+            _check_target_state(request.match_info["state"])
+            if task.state not in REQUEUEABLE:
+                raise _ApiError(
+                    400,
+                    f"Task {task.name} of run {run.run_id} is {task.state}: "
+                    "only an ERRORED or KILLED task can be re-queued",
+                )
+            self._requeue_task(run, task, at)
+            return self._requeued(run, at)
+
+    def _requeued(self, run: DaggyRun, at: int) -> dict[str, Any]:
+        """Resume ``run`` after a re-queue; the reply."""
+        self._resume(run, at)
+        self.core.stats.incr("requeues")
+        return {"runID": run.run_id}
 
 
 def _check_target_state(state: str) -> None:

@@ -33,21 +33,19 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    Emulator,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
-    Option,
-    PlatformEmulatorHandle,
     Route,
-    Timeline,
+    api_handler,
     is_control_request,
-    json_view,
-    lookup,
-    now,
     route_errors,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 # ----- constants -----
 
@@ -431,8 +429,6 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
     """In-memory EnOS: access tokens, pipelines and flow instances; builds the aiohttp application."""
 
     name = "enos"
-    config_class = EnosEmulatorConfig
-    description = "EnOS: APIM token service and signatures, stream pipelines, batch data flows v2.1"
     cli_options = (
         *map(Option, ("app_key", "app_secret", "token_seconds", "org_id", "user_id", "start_seconds")),
         *map(Option, ("stop_seconds", "init_seconds", "running_seconds", "long_factor", "max_servers")),
@@ -462,6 +458,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         "flow_cancels",
     )
     keyed_counters = ("starts_by_pipeline", "flow_triggers_by_flow", "errors", "actions")
+    control_views = {"pipelines": "pipeline_records", "flow-instances": "flow_instance_records"}
 
     def __init__(self, config: EnosEmulatorConfig | None = None) -> None:
         self._sequence = itertools.count(1)
@@ -476,13 +473,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         self._instances: dict[str, FlowInstance] = {}
         self._pipelines: dict[str, Pipeline] = {}
         for seed in self.config.pipelines:
-            self.put_pipeline(
-                str(seed["pipelineId"]),
-                seed.get("pipelineName"),
-                seed.get("status", PUBLISHED),
-                int(seed.get("version", 1)),
-                int(seed.get("lag", 0)),
-            )
+            self._put_described(str(seed["pipelineId"]), seed)
 
     # ----- Python API (also used by the control routes) -----
 
@@ -512,6 +503,13 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             )
             self._pipelines[pipeline_id] = pipeline
             return pipeline.record(at)
+
+    def _put_described(self, pipeline_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`put_pipeline` from JSON fields: ``pipelineName``, ``status``, ``version``, ``lag``."""
+        name, status = fields.get("pipelineName"), fields.get("status", PUBLISHED)
+        return self.put_pipeline(
+            pipeline_id, name, status, int(fields.get("version", 1)), int(fields.get("lag", 0))
+        )
 
     def pipeline_records(self) -> list[dict[str, Any]]:
         """Every pipeline as the list shows it, plus ``lag`` and ``operation`` (emulator-only: ``"start"``
@@ -591,9 +589,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
 
     def control_routes(self) -> list[tuple[str, str, Handler]]:
         return [
-            ("GET", "pipelines", json_view(self.pipeline_records)),
             ("PUT", "pipelines/{pipelineId}", self._control_put_pipeline),
-            ("GET", "flow-instances", json_view(self.flow_instance_records)),
             ("POST", "token", self._control_token),
         ]
 
@@ -751,16 +747,11 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
 
     def _service(self, action: Callable[[web.Request], Awaitable[Any]]) -> Handler:
         """A handler answering ``action``'s data, or its error, in the service's envelope."""
+        return api_handler(action, _ApiError, self._service_error, _envelope)
 
-        async def handler(request: web.Request) -> web.StreamResponse:
-            try:
-                data = await action(request)
-            except _ApiError as exc:
-                self.core.stats.incr("errors", str(exc.code))
-                return _envelope(None, exc.code, exc.message)
-            return _envelope(data)
-
-        return handler
+    def _service_error(self, exc: _ApiError) -> web.Response:
+        self.core.stats.incr("errors", str(exc.code))
+        return _envelope(None, exc.code, exc.message)
 
     async def _operate(self, request: web.Request) -> Any:
         self._check_org(request)
@@ -866,12 +857,17 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             )
         self._check_org(request)
 
-    async def _trigger(self, request: web.Request) -> Any:
+    def _batch_action(self, request: web.Request, *actions: str) -> str:
+        """The request's ``action``, one of ``actions`` (counted), of a checked user and organization."""
         self._check_user(request)
         action = request.query.get("action")
-        if action not in ("trigger", "updateAndTrigger"):
-            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use trigger or updateAndTrigger")
+        if action not in actions:
+            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use {' or '.join(actions)}")
         self.core.stats.incr("actions", action)
+        return action
+
+    async def _trigger(self, request: web.Request) -> Any:
+        action = self._batch_action(request, "trigger", "updateAndTrigger")
         body = await _json_object(request)
         flow_id = _int_field(body.get("flowId"))
         if flow_id is None or flow_id < 0:
@@ -913,11 +909,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         return {"flowInstanceId": instance_id}
 
     async def _get_instance(self, request: web.Request) -> Any:
-        self._check_user(request)
-        action = request.query.get("action")
-        if action != "get":
-            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use get")
-        self.core.stats.incr("actions", action)
+        self._batch_action(request, "get")
         instance_id = request.query.get("flowInstId", "")
         self.core.stats.incr("flow_gets")
         with self._lock:
@@ -927,11 +919,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             return instance.record(now())
 
     async def _cancel_instance(self, request: web.Request) -> Any:
-        self._check_user(request)
-        action = request.query.get("action")
-        if action != "cancel":
-            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use cancel")
-        self.core.stats.incr("actions", action)
+        self._batch_action(request, "cancel")
         body = await _json_object(request)
         instance_id = body.get("flowInstId")
         if not isinstance(instance_id, str) or not instance_id:
@@ -956,13 +944,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         pipeline_id = request.match_info["pipelineId"]
         try:
             body = await _json_object(request) if request.can_read_body else {}
-            record = self.put_pipeline(
-                pipeline_id,
-                body.get("pipelineName"),
-                body.get("status", PUBLISHED),
-                int(body.get("version", 1)),
-                int(body.get("lag", 0)),
-            )
+            record = self._put_described(pipeline_id, body)
         except _ApiError as exc:
             return web.json_response({"error": exc.message}, status=400)
         except (TypeError, ValueError) as exc:
@@ -1107,13 +1089,7 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
 
     pipeline = lookup("pipelines", "pipelineId")
 
-    def add_pipeline(
-        self,
-        pipeline_id: str,
-        name: str | None = None,
-        status: str = PUBLISHED,
-        version: int = 1,
-        lag: int = 0,
-    ) -> dict[str, Any]:
-        """Add (or replace) a pipeline; it lasts until :meth:`reset`."""
-        return self.emulator.put_pipeline(pipeline_id, name, status, version, lag)
+    def add_pipeline(self, pipeline_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add (or replace) a pipeline: ``name``, ``status``, ``version``, ``lag`` as
+        :meth:`EnosEmulator.put_pipeline`; it lasts until :meth:`reset`."""
+        return self.emulator.put_pipeline(pipeline_id, *args, **kwargs)

@@ -8,7 +8,7 @@ import random
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +143,33 @@ def parse_lost_kinds(kinds: Iterable[str | int] | str) -> tuple[str, ...]:
     return chosen
 
 
+def _random_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    """``["500", "DROP"]`` -> ``("500", "drop")``; checked (``lost-*`` kinds are for scripted rules)."""
+    chosen = tuple(str(k).strip().lower() for k in kinds)
+    if set(chosen) & LOST_FAULT_KINDS:
+        raise ValueError(
+            "lost-* kinds are for scripted rules: set random lost replies with lost_reply_rate "
+            "and lost_reply_kinds"
+        )
+    unknown = set(chosen) - RANDOM_FAULT_KINDS
+    if unknown:
+        raise ValueError(f"unknown fault kinds {sorted(unknown)}: use {sorted(RANDOM_FAULT_KINDS)}")
+    return chosen
+
+
+def _checked_kinds(
+    rate: float, kinds: Any, parse: Callable[[Any], tuple[str, ...]], current: tuple[str, ...], setting: str
+) -> tuple[str, ...]:
+    """The kinds of a random ``setting`` (``fault``, ``lost_reply``) at ``rate``: ``parse(kinds)``, or
+    ``current`` when ``kinds`` is ``None``; ``ValueError`` for a rate out of 0..1 or no kinds."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{setting}_rate must be between 0 and 1")
+    chosen = parse(kinds) if kinds is not None else current
+    if rate > 0 and not chosen:
+        raise ValueError(f"{setting}_kinds must not be empty when {setting}_rate > 0")
+    return chosen
+
+
 class FaultInjector:
     """Answers some requests with a fault: scripted rules first, then random faults at ``fault_rate``,
     then random lost replies at ``lost_reply_rate`` (mutations only).
@@ -209,22 +236,9 @@ class FaultInjector:
         slow_seconds: float | None = None,
     ) -> None:
         """Fault a fraction ``rate`` (0..1) of requests with a kind picked from ``kinds``."""
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError("fault_rate must be between 0 and 1")
-        chosen = tuple(str(k).strip().lower() for k in kinds) if kinds is not None else self.fault_kinds
-        if set(chosen) & LOST_FAULT_KINDS:
-            raise ValueError(
-                "lost-* kinds are for scripted rules: set random lost replies with lost_reply_rate "
-                "and lost_reply_kinds"
-            )
-        unknown = set(chosen) - RANDOM_FAULT_KINDS
-        if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}: use {sorted(RANDOM_FAULT_KINDS)}")
-        if rate > 0 and not chosen:
-            raise ValueError("fault_kinds must not be empty when fault_rate > 0")
+        chosen = _checked_kinds(rate, kinds, _random_kinds, self.fault_kinds, "fault")
         with self._lock:
-            self.fault_rate = rate
-            self.fault_kinds = chosen
+            self.fault_rate, self.fault_kinds = rate, chosen
             if seed is not None:
                 self._rng = random.Random(seed)
             if retry_after is not None:
@@ -240,16 +254,10 @@ class FaultInjector:
         ``kinds`` (among ``502``, ``504``, ``drop``; ``None`` keeps the current ones, all three at
         first) says how the reply is lost; ``seed`` restarts the lost replies' own generator.
         """
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError("lost_reply_rate must be between 0 and 1")
-        chosen = parse_lost_kinds(kinds) if kinds is not None else self.lost_reply_kinds
-        if rate > 0 and not chosen:
-            raise ValueError("lost_reply_kinds must not be empty when lost_reply_rate > 0")
+        chosen = _checked_kinds(rate, kinds, parse_lost_kinds, self.lost_reply_kinds, "lost_reply")
         with self._lock:
-            self.lost_reply_rate = rate
-            self.lost_reply_kinds = chosen
-            if seed is not None:
-                self._lost_rng = _lost_rng(seed)
+            self.lost_reply_rate, self.lost_reply_kinds = rate, chosen
+            self._lost_rng = self._lost_rng if seed is None else _lost_rng(seed)
 
     def add_rule(self, rule: FaultRule) -> None:
         with self._lock:

@@ -23,23 +23,19 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from airflow_provider_pipelines.emulators.base import (
-    HEADER_OPTION,
-    Emulator,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.auth import missing_headers
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
-    Option,
-    PlatformEmulatorHandle,
     Route,
-    Timeline,
     is_control_path,
-    json_view,
-    lookup,
-    missing_headers,
-    now,
     route_errors,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 OK_MSG = "后台处理正常"
 USER_HEADER = "X-FlowEngine-UserId"
@@ -291,8 +287,6 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     """In-memory FlowEngine engine: pipelines, runs and uploads; builds the aiohttp application."""
 
     name = "flowengine"
-    config_class = FlowEngineEmulatorConfig
-    description = "FlowEngine (4Paradigm) offline-pipeline API"
     cli_options = (
         Option("user_id", help="the accepted X-FlowEngine-UserId"),
         Option("engine_key"),
@@ -337,6 +331,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         "resumes",
     )
     keyed_counters = ("starts_by_pipeline", "envelope_errors")
+    control_views = {"runs": "run_records", "pipelines": "pipelines", "uploads": "uploads"}
     client_max_size = MAX_BODY
     # Every engine route is served under any path and checks it against the live ``engine_path``.
     prefixes = ("/{engine_prefix:.+}", "")
@@ -493,13 +488,6 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             NOT_FOUND,
         )
         return [errors, self._auth_middleware]
-
-    def control_routes(self) -> list[tuple[str, str, Handler]]:
-        return [
-            ("GET", "runs", json_view(self.run_records)),
-            ("GET", "pipelines", json_view(self.pipelines)),
-            ("GET", "uploads", json_view(self.uploads)),
-        ]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -764,35 +752,38 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             return self._record(self._run(request.match_info["run_id"]), at)
 
     async def _stop_run(self, request: web.Request) -> Any:
-        self._check_engine_id(request.query.get("engineId"))
-        at = now()
-        with self._lock:
-            run = self._run(request.match_info["run_id"])
-            status = run.status(at)
-            if status in TERMINAL:
-                raise EnvelopeError(
-                    ERR_GENERIC, f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})"
-                )
-            if status != STOPPING:  # stopping again is accepted and changes nothing
-                run.timeline = Timeline(at, ((STOPPING, self.config.stop_seconds),), STOPPED)
-                self.core.stats.incr("run_stops")
-            return self._record(run, at)
+        return self._change_run(request, self._stop)
 
     async def _resume_run(self, request: web.Request) -> Any:
+        return self._change_run(request, self._resume)
+
+    def _change_run(self, request: web.Request, change: Callable[[Run, str, float], None]) -> Any:
+        """``change(run, its status, now)`` on the request's run; the run's record after it."""
         self._check_engine_id(request.query.get("engineId"))
         at = now()
         with self._lock:
             run = self._run(request.match_info["run_id"])
-            status = run.status(at)
-            if status not in RESUMABLE:
-                raise EnvelopeError(
-                    ERR_GENERIC,
-                    f"运行记录 {run.id} 无法重启 (only a stopped or failed run can be resumed: "
-                    f"run is {self.word(status)})",
-                )
-            run.timeline = Timeline(at, ((RUNNING, self._running_seconds(run.is_long)),), run.outcome)
-            self.core.stats.incr("resumes")
+            change(run, run.status(at), at)
             return self._record(run, at)
+
+    def _stop(self, run: Run, status: str, at: float) -> None:
+        if status in TERMINAL:
+            raise EnvelopeError(
+                ERR_GENERIC, f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})"
+            )
+        if status != STOPPING:  # stopping again is accepted and changes nothing
+            run.timeline = Timeline(at, ((STOPPING, self.config.stop_seconds),), STOPPED)
+            self.core.stats.incr("run_stops")
+
+    def _resume(self, run: Run, status: str, at: float) -> None:
+        if status not in RESUMABLE:
+            raise EnvelopeError(
+                ERR_GENERIC,
+                f"运行记录 {run.id} 无法重启 (only a stopped or failed run can be resumed: "
+                f"run is {self.word(status)})",
+            )
+        run.timeline = Timeline(at, ((RUNNING, self._running_seconds(run.is_long)),), run.outcome)
+        self.core.stats.incr("resumes")
 
 
 def _int_id(text: str, what: str) -> int:

@@ -31,6 +31,16 @@ FAST_TIMINGS: dict[str, dict[str, Any]] = {
 }
 
 
+# The help of each emulator's command.
+DESCRIPTIONS: dict[str, str] = {
+    "cdap": "CDAP / Cloud Data Fusion REST API",
+    "daggy": "Daggy (daggyd) REST API",
+    "enos": "EnOS: APIM token service and signatures, stream pipelines, batch data flows v2.1",
+    "flowengine": "FlowEngine (4Paradigm) offline-pipeline API",
+    "tailer": "Tailer (Fashion Data) API, with a Firebase refresh-token stand-in",
+}
+
+
 @dataclass(frozen=True)
 class EmulatorSpec:
     """One platform's emulator.
@@ -49,6 +59,10 @@ class EmulatorSpec:
     @property
     def fast_timings(self) -> dict[str, Any]:
         return FAST_TIMINGS[self.name]
+
+    @property
+    def description(self) -> str:
+        return DESCRIPTIONS[self.name]
 
     @property
     def module_name(self) -> str:
@@ -84,8 +98,7 @@ class EmulatorSpec:
         """The platform's command line (its options are its emulator class's ``cli_options``)."""
         from airflow_provider_pipelines.emulators.cli import EmulatorCli
 
-        emulator_class = self.emulator_class
-        return EmulatorCli(self.name, self.default_port, emulator_class, emulator_class.description)
+        return EmulatorCli(self.name, self.default_port, self.emulator_class, self.description)
 
     def start(self, **config: Any) -> Any:
         """Start the emulator on a free loopback port; its handle. Fast timings unless ``config`` says

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -15,6 +15,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Whether a request of a route changes the platform's state: ``(request, body as JSON or None) -> bool``.
 MutationCheck = Callable[[web.Request, Any], bool]
 Mutation = bool | MutationCheck
+ErrorT = TypeVar("ErrorT", bound=Exception)
 
 
 def is_control_path(path: str) -> bool:
@@ -74,6 +75,25 @@ class Route(NamedTuple):
     name: str
     mutation: Mutation = False
     prefixes: Sequence[str] | None = None
+
+
+def api_handler(
+    handler: Callable[[web.Request], Awaitable[Any]],
+    error: type[ErrorT],
+    answer: Callable[[ErrorT], web.StreamResponse],
+    reply: Callable[[Any], web.StreamResponse] = web.json_response,
+) -> Handler:
+    """A handler answering what ``handler`` returns, ``reply(data)`` (a response as it is), or the
+    ``error`` it raises, ``answer(exc)``."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            data = await handler(request)
+        except error as exc:
+            return answer(exc)
+        return data if isinstance(data, web.StreamResponse) else reply(data)
+
+    return wrapped
 
 
 def json_view(read: Callable[[], Any]) -> Handler:

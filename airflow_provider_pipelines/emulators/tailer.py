@@ -25,24 +25,24 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    Emulator,
-    FaultOptions,
-    Handler,
+from airflow_provider_pipelines.emulators.auth import (
     JwtError,
-    Middleware,
-    Option,
-    PlatformEmulatorHandle,
-    Route,
-    Timeline,
     bearer_token,
     decode_hs256_jwt,
     encode_hs256_jwt,
-    json_view,
-    now,
+)
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.routes import (
+    CONTROL_PREFIX,
+    Handler,
+    Middleware,
+    Route,
     route_errors,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 SUCCESS, FAILED, RUNNING, NO_MATCH, CHECKED = "SUCCESS", "FAILED", "RUNNING", "NO_MATCH", "CHECKED"
 STATUSES = (SUCCESS, FAILED, RUNNING, NO_MATCH, CHECKED)
@@ -219,12 +219,8 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
     """In-memory Tailer API: configurations and runs; builds the aiohttp application serving them."""
 
     name = "tailer"
-    config_class = TailerEmulatorConfig
-    description = "Tailer (Fashion Data) API, with a Firebase refresh-token stand-in"
     cli_options = (
-        Option("pending_seconds"),
-        Option("running_seconds"),
-        Option("long_factor"),
+        *map(Option, ("pending_seconds", "running_seconds", "long_factor")),
         Option("api_key", help="the Firebase stand-in's API key"),
         Option(
             "refresh_tokens",
@@ -238,6 +234,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
     )
     counters = ("launches", "status_checks", "token_refreshes", "workflow_resets", "configuration_changes")
     keyed_counters = ("launches_by_configuration", "workflow_resets_by_configuration", "actions")
+    control_views = {"runs": "run_records", "configurations": "configurations"}
 
     def __init__(self, config: TailerEmulatorConfig | None = None) -> None:
         self._random_secret = secrets.token_urlsafe(32)
@@ -321,12 +318,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return [self._auth_middleware, route_errors(_error)]
 
     def control_routes(self) -> list[tuple[str, str, Handler]]:
-        return [
-            ("GET", "runs", json_view(self.run_records)),
-            ("PUT", "runs/{run_id}", self._control_set_run),
-            ("GET", "configurations", json_view(self.configurations)),
-            ("POST", "token", self._control_token),
-        ]
+        return [("PUT", "runs/{run_id}", self._control_set_run), ("POST", "token", self._control_token)]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -370,7 +362,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
 
     async def _launch_job(self, body: dict[str, Any]) -> dict[str, Any]:
         identity = _full_identity(body)
-        account, environment, configuration_type, configuration_id = identity
+        _, environment, configuration_type, configuration_id = identity
         if configuration_type not in LAUNCHABLE:
             raise _ApiError(
                 400,
@@ -403,10 +395,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
                 running *= self.config.long_factor
             self._sequence += 1
             self._runs[run_id] = TailerRun(
-                account=account,
-                environment=environment,
-                configuration_type=configuration_type,
-                configuration_id=configuration_id,
+                *identity,
                 job_id=expected_job_id,
                 run_id=run_id,
                 execution_date=execution_date or moment.date().isoformat(),

@@ -36,7 +36,6 @@ from airflow_provider_pipelines.emulators.auth import (
     missing_headers,
 )
 from airflow_provider_pipelines.emulators.cli import (
-    HEADER_OPTION,
     EmulatorCli,
     Option,
     add_common_arguments,
@@ -63,9 +62,6 @@ from airflow_provider_pipelines.emulators.handle import (
     EmulatorT,
     PlatformEmulator,
     PlatformEmulatorHandle,
-    Record,
-    find_record,
-    lookup,
 )
 from airflow_provider_pipelines.emulators.paths import PathGuard, PathRecord
 from airflow_provider_pipelines.emulators.routes import (
@@ -77,12 +73,10 @@ from airflow_provider_pipelines.emulators.routes import (
     Mutation,
     MutationCheck,
     Route,
-    api_handler,
     is_control_path,
     is_control_request,
     json_view,
     request_is_mutation,
-    route_errors,
     route_name_of,
 )
 from airflow_provider_pipelines.emulators.server import EmulatorServer
@@ -92,7 +86,6 @@ from airflow_provider_pipelines.emulators.timeline import Timeline, now
 __all__ = [
     "CONTROL_PREFIX",
     "FAULT_KINDS",
-    "HEADER_OPTION",
     "LOST_FAULT_KINDS",
     "LOST_PREFIX",
     "LOST_REPLY_KINDS",
@@ -112,38 +105,29 @@ __all__ = [
     "FaultRule",
     "Handler",
     "JwtError",
-    "Middleware",
     "Mutation",
     "MutationCheck",
-    "Option",
     "PathGuard",
     "PathRecord",
     "PlatformEmulator",
     "PlatformEmulatorHandle",
-    "Record",
     "RequestStats",
-    "Route",
     "Timeline",
     "add_common_arguments",
-    "api_handler",
     "bearer_auth_error",
     "bearer_token",
     "common_config_options",
     "decode_hs256_jwt",
     "encode_hs256_jwt",
-    "find_record",
     "format_retry_after",
     "is_control_path",
     "is_control_request",
-    "json_view",
-    "lookup",
     "missing_headers",
     "now",
     "parse_header_options",
     "parse_kinds",
     "request_is_mutation",
     "restore_config",
-    "route_errors",
     "route_name_of",
 ]
 

@@ -14,9 +14,10 @@ from typing import Any
 from airflow_provider_pipelines.emulators.registry import EMULATORS
 
 # Public name -> the module (of this package) defining it.
-_LAZY: dict[str, str] = dict.fromkeys(("EmulatorServer", "FaultInjector", "FaultRule", "Timeline"), "base")
-for _spec in EMULATORS.values():
-    _LAZY.update(dict.fromkeys(_spec.exports, _spec.name))
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("EmulatorServer", "FaultInjector", "FaultRule", "Timeline"), "base"),
+    **{name: spec.name for spec in EMULATORS.values() for name in spec.exports},
+}
 
 __all__ = sorted(_LAZY)
 

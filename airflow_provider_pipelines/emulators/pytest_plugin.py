@@ -67,5 +67,4 @@ def _names(spec: EmulatorSpec) -> dict[str, Any]:
     }
 
 
-for _spec in EMULATORS.values():
-    globals().update(_names(_spec))
+globals().update({name: value for spec in EMULATORS.values() for name, value in _names(spec).items()})

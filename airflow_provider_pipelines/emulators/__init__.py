@@ -1,48 +1,25 @@
 """Local stand-ins of the platforms' HTTP APIs, for testing DAGs offline (see docs/EMULATORS.md).
 
-Names are loaded lazily so that importing this package (e.g. from the pytest plugin) stays cheap.
+Names are loaded lazily so that importing this package (e.g. from the pytest plugin) stays cheap: every
+platform's ``<Prefix>Emulator``, ``<Prefix>EmulatorConfig``, ``<Prefix>EmulatorHandle`` and
+``create_<name>_app`` (from the registry), and a few building blocks. Type checkers see them as ``Any``:
+import from the platform's module (``emulators.cdap``...) for their types.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from airflow_provider_pipelines.emulators.base import (
-        EmulatorServer,
-        FaultInjector,
-        FaultRule,
-        Timeline,
-    )
-    from airflow_provider_pipelines.emulators.cdap import (
-        CdapEmulator,
-        CdapEmulatorConfig,
-        CdapEmulatorHandle,
-        create_cdap_app,
-    )
+from airflow_provider_pipelines.emulators.registry import EMULATORS
 
-_LAZY = {
-    "EmulatorServer": "base",
-    "FaultInjector": "base",
-    "FaultRule": "base",
-    "Timeline": "base",
-    "CdapEmulator": "cdap",
-    "CdapEmulatorConfig": "cdap",
-    "CdapEmulatorHandle": "cdap",
-    "create_cdap_app": "cdap",
+# Public name -> the module (of this package) defining it.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("EmulatorServer", "FaultInjector", "FaultRule", "Timeline"), "base"),
+    **{name: spec.name for spec in EMULATORS.values() for name in spec.exports},
 }
 
-__all__ = [
-    "CdapEmulator",
-    "CdapEmulatorConfig",
-    "CdapEmulatorHandle",
-    "EmulatorServer",
-    "FaultInjector",
-    "FaultRule",
-    "Timeline",
-    "create_cdap_app",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

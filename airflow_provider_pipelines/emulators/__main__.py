@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import signal
 import sys
 from collections.abc import Sequence
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import EmulatorCli, add_common_arguments
+from airflow_provider_pipelines.emulators.cli import EmulatorCli, add_common_arguments
+from airflow_provider_pipelines.emulators.registry import EMULATORS as REGISTRY
 
-# One line per platform: the module must define ``CLI`` (an EmulatorCli).
-EMULATORS: dict[str, str] = {
-    "cdap": "airflow_provider_pipelines.emulators.cdap",
-    "daggy": "airflow_provider_pipelines.emulators.daggy",
-    "enos": "airflow_provider_pipelines.emulators.enos",
-    "flowengine": "airflow_provider_pipelines.emulators.flowengine",
-    "tailer": "airflow_provider_pipelines.emulators.tailer",
-}
+# Every emulator of the registry: name -> its module.
+EMULATORS: dict[str, str] = {name: spec.module_name for name, spec in REGISTRY.items()}
 
 
 def load_cli(name: str) -> EmulatorCli:
-    cli: EmulatorCli = importlib.import_module(EMULATORS[name]).CLI
-    return cli
+    return REGISTRY[name].cli
 
 
 def _platform_parser(
@@ -61,17 +54,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, web.Application, str, int]
     if args.command != "all":
         cli = load_cli(args.command)
         return [(cli.name, cli.create_app(args), args.host, args.port)]
-    common = {
-        "host",
-        "token",
-        "fault_rate",
-        "fault_kinds",
-        "seed",
-        "retry_after",
-        "slow_seconds",
-        "lost_reply_rate",
-        "lost_reply_kinds",
-    }
+    every = argparse.ArgumentParser()
+    add_common_arguments(every)
+    common = {"host", *vars(every.parse_args([]))}
     apps = []
     for name in EMULATORS:
         cli = load_cli(name)

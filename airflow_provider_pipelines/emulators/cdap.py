@@ -7,11 +7,10 @@ Served at the root (self-hosted CDAP router) and under ``/api`` (Data Fusion's `
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
+import functools
 import json
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,22 +18,19 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.auth import bearer_auth_error
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
-    PlatformEmulatorHandle,
-    RequestStats,
-    Timeline,
-    bearer_auth_error,
-    common_config_options,
+    Middleware,
+    Route,
+    api_handler,
     is_control_path,
-    now,
-    restore_config,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 PREFIXES = ("", "/api")
 TERMINAL = frozenset({"COMPLETED", "FAILED", "KILLED", "REJECTED"})
@@ -252,40 +248,30 @@ class _BadRequest(Exception):
         self.text = text
 
 
-class CdapEmulator:
+class CdapEmulator(Emulator[CdapEmulatorConfig]):
     """In-memory CDAP: namespaces, pipelines, runs; builds the aiohttp application serving them."""
 
-    def __init__(self, config: CdapEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else CdapEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=("starts", "program_level_stops", "program_level_starts"),
-                keyed_counters=("starts_by_pipeline", "run_stops"),
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
+    name = "cdap"
+    cli_options = (
+        *(
+            Option(f"{phase}_seconds", help="default %(default)s")
+            for phase in ("pending", "starting", "running", "not_found", "stop")
+        ),
+        Option("max_concurrent_runs", type=int),
+        Option("auto_create", "--no-auto-create", help="unknown pipelines answer 404"),
+    )
+    counters = ("starts", "program_level_stops", "program_level_starts")
+    keyed_counters = ("starts_by_pipeline", "run_stops")
+    prefixes = PREFIXES
+
+    def clear_state(self) -> None:
+        """No runs, pipelines or namespaces but the default one."""
         self._namespaces: set[str] = {DEFAULT_NAMESPACE}
         self._apps: dict[tuple[str, str], ProgramKind] = {}
         self._pipelines: dict[tuple[str, str], PipelineBehaviour] = {}
         self._runs: dict[tuple[str, str, str], CdapRun] = {}
 
     # ----- Python API (also used by the control routes) -----
-
-    def reset(self) -> None:
-        """Back to the as-started state: no runs, pipelines, faults or counts; the initial config."""
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._namespaces = {DEFAULT_NAMESPACE}
-            self._apps.clear()
-            self._pipelines.clear()
-            self._runs.clear()
-        self.core.faults.reset_to(self.config)
 
     def configure_pipeline(self, namespace: str, app: str, changes: dict[str, Any]) -> None:
         """Change a pipeline's behaviour (only the given fields); creates its namespace."""
@@ -314,28 +300,30 @@ class CdapEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._auth_middleware)
-        # (method, path, handler, name, mutation): mutations start or stop runs (random lost replies
-        # apply to them only).
-        routes: list[tuple[str, str, Handler, str, bool]] = [
-            ("GET", "/ping", self._ping, "ping", False),
-            ("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace", False),
-            ("POST", "/v3/namespaces/{ns}/start", self._start, "start", True),
-            ("GET", PROGRAM_PATH + "/runs", self._list_runs, "list_runs", False),
-            ("GET", PROGRAM_PATH + "/runs/{runid}", self._get_run, "get_run", False),
-            ("POST", PROGRAM_PATH + "/runs/{runid}/stop", self._stop_run, "stop_run", True),
-            ("GET", PROGRAM_PATH + "/runs/{runid}/logs", self._get_logs, "get_logs", False),
-            ("POST", PROGRAM_PATH + "/stop", self._stop_program, "stop_program", True),
-            ("POST", PROGRAM_PATH + "/start", self._start_program, "start_program", True),
+    def routes(self) -> list[Route]:
+        # A handler answers its result as JSON (a response as it is), or raises _BadRequest.
+        api = functools.partial(
+            api_handler, error=_BadRequest, answer=lambda exc: web.Response(status=exc.status, text=exc.text)
+        )
+
+        # Mutations start or stop runs (random lost replies apply to them only).
+        return [
+            Route("GET", "/ping", self._ping, "ping"),
+            Route("GET", "/v3/namespaces/{ns}", self._get_namespace, "get_namespace"),
+            Route("POST", "/v3/namespaces/{ns}/start", api(self._start), "start", True),
+            Route("GET", PROGRAM_PATH + "/runs", api(self._list_runs), "list_runs"),
+            Route("GET", PROGRAM_PATH + "/runs/{runid}", api(self._get_run), "get_run"),
+            Route("POST", PROGRAM_PATH + "/runs/{runid}/stop", api(self._stop_run), "stop_run", True),
+            Route("GET", PROGRAM_PATH + "/runs/{runid}/logs", api(self._get_logs), "get_logs"),
+            Route("POST", PROGRAM_PATH + "/stop", api(self._stop_program), "stop_program", True),
+            Route("POST", PROGRAM_PATH + "/start", api(self._start_program), "start_program", True),
         ]
-        for method, path, handler, name, mutation in routes:
-            self.core.add_route(app, method, path, handler, name, PREFIXES, mutation=mutation)
-        app.router.add_put(CONTROL_PREFIX + "cdap/pipelines/{ns}/{app}", self._put_pipeline)
-        app.router.add_get(CONTROL_PREFIX + "cdap/runs", self._get_all_runs)
-        return app
+
+    def middlewares(self) -> list[Middleware]:
+        return [self._auth_middleware]
+
+    def control_routes(self) -> list[tuple[str, str, Handler]]:
+        return [("PUT", "pipelines/{ns}/{app}", self._put_pipeline), ("GET", "runs", self._get_all_runs)]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -364,15 +352,10 @@ class CdapEmulator:
 
     # ----- starting runs -----
 
-    async def _start(self, request: web.Request) -> web.Response:
-        ns = request.match_info["ns"]
-        try:
-            items = _parse_batch(await request.read())
-            with self._lock:
-                results = self._start_items(ns, items)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
-        return web.json_response(results)
+    async def _start(self, request: web.Request) -> Any:
+        items = _parse_batch(await request.read())
+        with self._lock:
+            return self._start_items(request.match_info["ns"], items)
 
     def _start_items(self, ns: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self._require_namespace(ns)
@@ -504,26 +487,24 @@ class CdapEmulator:
         self.core.stats.incr("starts_by_pipeline", f"{ns}/{app}")
         return run
 
-    async def _start_program(self, request: web.Request) -> web.Response:
+    async def _start_program(self, request: web.Request) -> Any:
         """The single-program start: creates a run but, as in CDAP, answers with an empty body."""
         ns, app = request.match_info["ns"], request.match_info["app"]
         self.core.stats.incr("program_level_starts")
+        kind = _program_kind(request)
+        raw = await request.read()
         try:
-            kind = _program_kind(request)
-            raw = await request.read()
             args = json.loads(raw) if raw.strip() else {}
-            item = {
-                "appId": app,
-                "programType": kind.program_type,
-                "programId": kind.program_id,
-                "runtimeargs": args,
-            }
-            with self._lock:
-                result = self._start_items(ns, [item])[0]
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
         except ValueError:
-            return web.Response(status=400, text="Invalid runtime arguments: expected a JSON object.")
+            raise _BadRequest(400, "Invalid runtime arguments: expected a JSON object.") from None
+        item = {
+            "appId": app,
+            "programType": kind.program_type,
+            "programId": kind.program_id,
+            "runtimeargs": args,
+        }
+        with self._lock:
+            result = self._start_items(ns, [item])[0]
         if result["statusCode"] != 200:
             return web.Response(status=result["statusCode"], text=result["error"])
         return web.Response()
@@ -538,26 +519,19 @@ class CdapEmulator:
             raise _BadRequest(404, f"'runid' '{info['runid']}' not found.")
         return run
 
-    async def _get_run(self, request: web.Request) -> web.Response:
+    async def _get_run(self, request: web.Request) -> Any:
         at = now()
-        try:
-            with self._lock:
-                record = self._visible_run(request, at).record(at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
-        return web.json_response(record)
+        with self._lock:
+            return self._visible_run(request, at).record(at)
 
-    async def _list_runs(self, request: web.Request) -> web.Response:
+    async def _list_runs(self, request: web.Request) -> Any:
         at = now()
         info, query = request.match_info, request.query
-        try:
-            kind = _program_kind(request)
-            status = query.get("status", "").upper()
-            start = _int_param(query, "start", 0)
-            end = _int_param(query, "end", 2**63 - 1)
-            limit = _int_param(query, "limit", 100)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        kind = _program_kind(request)
+        status = query.get("status", "").upper()
+        start = _int_param(query, "start", 0)
+        end = _int_param(query, "end", 2**63 - 1)
+        limit = _int_param(query, "limit", 100)
         with self._lock:
             runs = [
                 run
@@ -569,18 +543,14 @@ class CdapEmulator:
                 and status in ("", "ALL", run.status(at))
             ]
             runs.sort(key=lambda run: run.created, reverse=True)
-            records = [run.record(at) for run in runs[: max(limit, 0)]]
-        return web.json_response(records)
+            return [run.record(at) for run in runs[: max(limit, 0)]]
 
-    async def _get_logs(self, request: web.Request) -> web.Response:
+    async def _get_logs(self, request: web.Request) -> Any:
         at = now()
-        try:
-            start = _int_param(request.query, "start", 0)
-            stop = _int_param(request.query, "stop", 2**63 - 1)
-            with self._lock:
-                lines = self._visible_run(request, at).log_lines(at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        start = _int_param(request.query, "start", 0)
+        stop = _int_param(request.query, "stop", 2**63 - 1)
+        with self._lock:
+            lines = self._visible_run(request, at).log_lines(at)
         text = "".join(
             _format_log(moment, level, message) + "\n"
             for moment, level, message in sorted(lines, key=lambda line: line[0])
@@ -590,16 +560,12 @@ class CdapEmulator:
 
     # ----- stopping runs -----
 
-    async def _stop_run(self, request: web.Request) -> web.Response:
+    async def _stop_run(self, request: web.Request) -> Any:
         at = now()
         info = request.match_info
         self.core.stats.incr("run_stops", f"{info['ns']}/{info['app']}/{info['runid']}")
-        try:
-            with self._lock:
-                run = self._visible_run(request, at)
-                self._stop(run, at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        with self._lock:
+            self._stop(self._visible_run(request, at), at)
         return web.Response()
 
     def _stop(self, run: CdapRun, at: float) -> None:
@@ -614,30 +580,27 @@ class CdapEmulator:
             run.stopped_at = at
             run.killed_at = at + self.config.stop_seconds
 
-    async def _stop_program(self, request: web.Request) -> web.Response:
+    async def _stop_program(self, request: web.Request) -> Any:
         """Program-level stop: stops one arbitrary running run (the oldest). Never right for a given run."""
         at = now()
         info = request.match_info
         self.core.stats.incr("program_level_stops")
-        try:
-            kind = _program_kind(request)
-            with self._lock:
-                candidates = sorted(
-                    (
-                        run
-                        for run in self._runs.values()
-                        if (run.namespace, run.app) == (info["ns"], info["app"])
-                        and run.kind is kind
-                        and at >= run.visible_at
-                        and run.status(at) not in TERMINAL | {"STOPPING"}
-                    ),
-                    key=lambda run: run.created,
-                )
-                if not candidates:
-                    raise _BadRequest(400, f"Program '{info['app']}.{kind.program_id}' is not running.")
-                self._stop(candidates[0], at)
-        except _BadRequest as exc:
-            return web.Response(status=exc.status, text=exc.text)
+        kind = _program_kind(request)
+        with self._lock:
+            candidates = sorted(
+                (
+                    run
+                    for run in self._runs.values()
+                    if (run.namespace, run.app) == (info["ns"], info["app"])
+                    and run.kind is kind
+                    and at >= run.visible_at
+                    and run.status(at) not in TERMINAL | {"STOPPING"}
+                ),
+                key=lambda run: run.created,
+            )
+            if not candidates:
+                raise _BadRequest(400, f"Program '{info['app']}.{kind.program_id}' is not running.")
+            self._stop(candidates[0], at)
         return web.Response()
 
     # ----- control routes -----
@@ -709,6 +672,7 @@ class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig
     """
 
     emulator_class = CdapEmulator
+    run_key = "runid"
 
     @property
     def api_url(self) -> str:
@@ -725,42 +689,3 @@ class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig
     def run_ends(self) -> dict[str, float]:
         """Run id -> when the run reaches its final state (epoch seconds): to measure how soon it is seen."""
         return self.emulator.run_ends()
-
-    def reset(self) -> None:
-        self.emulator.reset()
-
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = CdapEmulatorConfig()
-    for name in ("pending", "starting", "running", "not_found", "stop"):
-        option = "--" + name.replace("_", "-") + "-seconds"
-        default = getattr(defaults, f"{name}_seconds")
-        parser.add_argument(option, type=float, default=default, help=f"default {default}")
-    parser.add_argument("--max-concurrent-runs", type=int, default=None)
-    parser.add_argument(
-        "--no-auto-create", dest="auto_create", action="store_false", help="unknown pipelines answer 404"
-    )
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    config = CdapEmulatorConfig(
-        pending_seconds=args.pending_seconds,
-        starting_seconds=args.starting_seconds,
-        running_seconds=args.running_seconds,
-        not_found_seconds=args.not_found_seconds,
-        stop_seconds=args.stop_seconds,
-        token=args.token,
-        auto_create=args.auto_create,
-        max_concurrent_runs=args.max_concurrent_runs,
-        **common_config_options(args),
-    )
-    return create_cdap_app(config)
-
-
-CLI = EmulatorCli(
-    name="cdap",
-    default_port=11015,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="CDAP / Cloud Data Fusion REST API",
-)

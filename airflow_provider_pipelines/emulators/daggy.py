@@ -13,33 +13,29 @@ nanosecond its last parent stopped) whatever the polling rate.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import functools
 import itertools
 import json
 import math
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.auth import missing_headers
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
-    PlatformEmulatorHandle,
-    RequestStats,
-    common_config_options,
+    Middleware,
+    Route,
+    api_handler,
     is_control_path,
-    missing_headers,
-    restore_config,
 )
 
 QUEUED, RUNNING, COMPLETED, ERRORED, KILLED = "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "KILLED"
@@ -381,33 +377,26 @@ class DaggyRun:
         }
 
 
-class DaggyEmulator:
+class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
     """In-memory daggyd: runs and their tasks; builds the aiohttp application serving them."""
 
-    def __init__(self, config: DaggyEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else DaggyEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
+    name = "daggy"
+    cli_options = (
+        *map(Option, ("queued_seconds", "task_seconds", "long_factor")),
+        Option(
+            "output_log_bytes",
+            help="pad every ended attempt's outputLog to at least this many bytes (large run documents)",
+        ),
+        HEADER_OPTION,
+    )
+    counters = ("submits", "validations", "invalid_dags", "run_kills", "task_kills", "requeues")
+    control_views = {"runs": "run_records"}
+
+    def clear_state(self) -> None:
+        """No runs: run ids restart at 0."""
         self._runs: dict[int, DaggyRun] = {}
 
     # ----- Python API (also used by the control routes) -----
-
-    def reset(self) -> None:
-        """Back to the as-started state: no runs (ids restart at 0), faults or counts; the initial config."""
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._runs.clear()
-        self.core.faults.reset_to(self.config)
 
     def submit(self, dag: ExpandedDag) -> int:
         at = _now_ns()
@@ -428,7 +417,7 @@ class DaggyEmulator:
             self.core.stats.incr("submits")
         return run_id
 
-    def run_documents(self) -> list[dict[str, Any]]:
+    def run_records(self) -> list[dict[str, Any]]:
         """Every run's full document (as ``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
         at = _now_ns()
         with self._lock:
@@ -437,6 +426,8 @@ class DaggyEmulator:
                 self._advance(run, at)
                 documents.append({**run.document(), "state": run.state})
             return documents
+
+    run_documents = run_records
 
     # ----- simulation -----
 
@@ -539,32 +530,32 @@ class DaggyEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._auth_middleware)
+    def routes(self) -> list[Route]:
         run = "/v1/dagrun/{runid}"
         task = run + "/task/{taskName}"
-        # (method, path, handler, name, mutation): mutations submit, kill or re-queue (random lost
-        # replies apply to them only); validate only checks a DAG.
-        routes: list[tuple[str, str, Handler, str, bool]] = [
-            ("GET", "/ready", self._ready, "ready", False),
-            ("GET", "/v1/dagruns", self._list_runs, "list_runs", False),
-            ("POST", "/v1/dagrun", self._submit, "submit", True),
-            ("POST", "/v1/dagrun/validate", self._validate, "validate", False),
-            ("GET", run, self._get_run, "get_run", False),
-            ("DELETE", run, self._kill_run, "kill_run", True),
-            ("GET", run + "/state", self._get_run_state, "get_run_state", False),
-            ("PATCH", run + "/state/{state}", self._set_run_state, "set_run_state", True),
-            ("GET", task, self._get_task, "get_task", False),
-            ("DELETE", task, self._kill_task_route, "kill_task", True),
-            ("GET", task + "/state", self._get_task_state, "get_task_state", False),
-            ("PATCH", task + "/state/{state}", self._set_task_state, "set_task_state", True),
+        # Mutations submit, kill or re-queue (random lost replies apply to them only); validate only
+        # checks a DAG.
+        # A handler answers its result as JSON (a response as it is), or raises _ApiError.
+        api = functools.partial(
+            api_handler, error=_ApiError, answer=lambda exc: _error(exc.status, exc.reason)
+        )
+        return [
+            Route("GET", "/ready", self._ready, "ready"),
+            Route("GET", "/v1/dagruns", self._list_runs, "list_runs"),
+            Route("POST", "/v1/dagrun", self._submit, "submit", True),
+            Route("POST", "/v1/dagrun/validate", self._validate, "validate"),
+            Route("GET", run, api(self._get_run), "get_run"),
+            Route("DELETE", run, api(self._kill_run), "kill_run", True),
+            Route("GET", run + "/state", api(self._get_run_state), "get_run_state"),
+            Route("PATCH", run + "/state/{state}", api(self._set_run_state), "set_run_state", True),
+            Route("GET", task, api(self._get_task), "get_task"),
+            Route("DELETE", task, api(self._kill_task_route), "kill_task", True),
+            Route("GET", task + "/state", api(self._get_task_state), "get_task_state"),
+            Route("PATCH", task + "/state/{state}", api(self._set_task_state), "set_task_state", True),
         ]
-        for method, path, handler, name, mutation in routes:
-            self.core.add_route(app, method, path, handler, name, mutation=mutation)
-        app.router.add_get(CONTROL_PREFIX + "daggy/runs", self._control_runs)
-        return app
+
+    def middlewares(self) -> list[Middleware]:
+        return [self._auth_middleware]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -625,104 +616,75 @@ class DaggyEmulator:
             return _error(400, str(exc))
         return web.json_response({"valid": True})
 
-    async def _get_run(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                document = self._run(request, _now_ns()).document()
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response(document)
+    async def _get_run(self, request: web.Request) -> Any:
+        with self._lock:
+            return self._run(request, _now_ns()).document()
 
-    async def _kill_run(self, request: web.Request) -> web.Response:
+    async def _kill_run(self, request: web.Request) -> Any:
         at = _now_ns()
-        try:
-            with self._lock:
-                run = self._run(request, at)
-                self.core.stats.incr("run_kills")
-                if run.state not in TERMINAL:
-                    for task in run.tasks.values():
-                        self._kill_task(run, task, at)
-                    run.change(KILLED, at)
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({})
-
-    async def _get_run_state(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                state = self._run(request, _now_ns()).state
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"state": state})
-
-    async def _set_run_state(self, request: web.Request) -> web.Response:
-        at = _now_ns()
-        try:
-            with self._lock:
-                run = self._run(request, at)
-                _check_target_state(request.match_info["state"])
-                if run.state not in REQUEUEABLE:
-                    reason = f"Run {run.run_id} is {run.state}: only ERRORED or KILLED runs can be re-queued"
-                    raise _ApiError(400, reason)
+        with self._lock:
+            run = self._run(request, at)
+            self.core.stats.incr("run_kills")
+            if run.state not in TERMINAL:
                 for task in run.tasks.values():
-                    if task.state in REQUEUEABLE:
-                        self._requeue_task(run, task, at)
-                self._resume(run, at)
-                self.core.stats.incr("requeues")
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"runID": run.run_id})
-
-    async def _get_task(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                definition = copy.deepcopy(self._task(request, _now_ns())[1].definition)
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response(definition)
-
-    async def _kill_task_route(self, request: web.Request) -> web.Response:
-        at = _now_ns()
-        try:
-            with self._lock:
-                run, task = self._task(request, at)
-                self.core.stats.incr("task_kills")
-                if run.state not in TERMINAL:
                     self._kill_task(run, task, at)
-                    self._advance(run, at)
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({})
+                run.change(KILLED, at)
+        return {}
 
-    async def _get_task_state(self, request: web.Request) -> web.Response:
-        try:
-            with self._lock:
-                state = self._task(request, _now_ns())[1].state
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"state": state})
+    async def _get_run_state(self, request: web.Request) -> Any:
+        with self._lock:
+            return {"state": self._run(request, _now_ns()).state}
 
-    async def _set_task_state(self, request: web.Request) -> web.Response:
+    async def _set_run_state(self, request: web.Request) -> Any:
         at = _now_ns()
-        try:
-            with self._lock:
-                run, task = self._task(request, at)
-                _check_target_state(request.match_info["state"])
-                if task.state not in REQUEUEABLE:
-                    raise _ApiError(
-                        400,
-                        f"Task {task.name} of run {run.run_id} is {task.state}: "
-                        "only an ERRORED or KILLED task can be re-queued",
-                    )
-                self._requeue_task(run, task, at)
-                self._resume(run, at)
-                self.core.stats.incr("requeues")
-        except _ApiError as exc:
-            return _error(exc.status, exc.reason)
-        return web.json_response({"runID": run.run_id})
+        with self._lock:
+            run = self._run(request, at)
+            _check_target_state(request.match_info["state"])
+            if run.state not in REQUEUEABLE:
+                reason = f"Run {run.run_id} is {run.state}: only ERRORED or KILLED runs can be re-queued"
+                raise _ApiError(400, reason)
+            for task in run.tasks.values():
+                if task.state in REQUEUEABLE:
+                    self._requeue_task(run, task, at)
+            return self._requeued(run, at)
 
-    async def _control_runs(self, request: web.Request) -> web.Response:
-        return web.json_response(self.run_documents())
+    async def _get_task(self, request: web.Request) -> Any:
+        with self._lock:
+            return copy.deepcopy(self._task(request, _now_ns())[1].definition)
+
+    async def _kill_task_route(self, request: web.Request) -> Any:
+        at = _now_ns()
+        with self._lock:
+            run, task = self._task(request, at)
+            self.core.stats.incr("task_kills")
+            if run.state not in TERMINAL:
+                self._kill_task(run, task, at)
+                self._advance(run, at)
+        return {}
+
+    async def _get_task_state(self, request: web.Request) -> Any:
+        with self._lock:
+            return {"state": self._task(request, _now_ns())[1].state}
+
+    async def _set_task_state(self, request: web.Request) -> Any:
+        at = _now_ns()
+        with self._lock:
+            run, task = self._task(request, at)
+            _check_target_state(request.match_info["state"])
+            if task.state not in REQUEUEABLE:
+                raise _ApiError(
+                    400,
+                    f"Task {task.name} of run {run.run_id} is {task.state}: "
+                    "only an ERRORED or KILLED task can be re-queued",
+                )
+            self._requeue_task(run, task, at)
+            return self._requeued(run, at)
+
+    def _requeued(self, run: DaggyRun, at: int) -> dict[str, Any]:
+        """Resume ``run`` after a re-queue; the reply."""
+        self._resume(run, at)
+        self.core.stats.incr("requeues")
+        return {"runID": run.run_id}
 
 
 def _check_target_state(state: str) -> None:
@@ -741,69 +703,8 @@ class DaggyEmulatorHandle(PlatformEmulatorHandle[DaggyEmulator, DaggyEmulatorCon
     """A running Daggy emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
+    :meth:`runs` gives every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id.
     """
 
     emulator_class = DaggyEmulator
-
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id."""
-        return self.emulator.run_documents()
-
-    def run(self, run_id: int) -> dict[str, Any]:
-        """One run's document plus its ``state``; ``KeyError`` if unknown."""
-        for document in self.runs():
-            if document["runID"] == run_id:
-                return document
-        raise KeyError(run_id)
-
-    def reset(self) -> None:
-        self.emulator.reset()
-
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = DaggyEmulatorConfig()
-    parser.add_argument("--queued-seconds", type=float, default=defaults.queued_seconds)
-    parser.add_argument("--task-seconds", type=float, default=defaults.task_seconds)
-    parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
-    parser.add_argument(
-        "--output-log-bytes",
-        type=int,
-        default=defaults.output_log_bytes,
-        help="pad every ended attempt's outputLog to at least this many bytes (large run documents)",
-    )
-    parser.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a header every request must carry (repeatable); --token T adds 'Authorization: Bearer T'",
-    )
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    headers: dict[str, str] = {}
-    for item in args.header:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"--header needs NAME=VALUE, got {item!r}")
-        headers[name.strip()] = value
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
-    config = DaggyEmulatorConfig(
-        queued_seconds=args.queued_seconds,
-        task_seconds=args.task_seconds,
-        long_factor=args.long_factor,
-        required_headers=headers or None,
-        output_log_bytes=args.output_log_bytes,
-        **common_config_options(args),
-    )
-    return create_daggy_app(config)
-
-
-CLI = EmulatorCli(
-    name="daggy",
-    default_port=2503,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="Daggy (daggyd) REST API",
-)
+    run_key = "runID"

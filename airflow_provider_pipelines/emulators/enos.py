@@ -18,7 +18,6 @@ Pipelines and flow instances move by wall clock: nothing runs in the background.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import hmac
@@ -26,7 +25,6 @@ import itertools
 import json
 import math
 import secrets
-import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,22 +33,19 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
-    PlatformEmulatorHandle,
-    RequestStats,
-    Timeline,
-    common_config_options,
-    is_control_path,
+    Middleware,
+    Route,
+    api_handler,
     is_control_request,
-    now,
-    restore_config,
+    route_errors,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 # ----- constants -----
 
@@ -430,75 +425,57 @@ def _final_log_line(task: str, outcome: str, flow_id: int) -> str:
 # ----- the emulator -----
 
 
-class EnosEmulator:
+class EnosEmulator(Emulator[EnosEmulatorConfig]):
     """In-memory EnOS: access tokens, pipelines and flow instances; builds the aiohttp application."""
 
+    name = "enos"
+    cli_options = (
+        *map(Option, ("app_key", "app_secret", "token_seconds", "org_id", "user_id", "start_seconds")),
+        *map(Option, ("stop_seconds", "init_seconds", "running_seconds", "long_factor", "max_servers")),
+        Option(
+            "one_start_at_a_time",
+            "--concurrent-starts",
+            help="let several pipelines start at once (default: one start at a time per organization)",
+        ),
+    )
+    counters = (
+        "tokens_issued",
+        "token_gets",
+        "token_refreshes",
+        "token_errors",
+        "token_failures",
+        "signature_failures",
+        "forced_token_expiries",
+        "starts",
+        "stops",
+        "pauses",
+        "releases",
+        "saves",
+        "list_calls",
+        "offset_lag_calls",
+        "flow_triggers",
+        "flow_gets",
+        "flow_cancels",
+    )
+    keyed_counters = ("starts_by_pipeline", "flow_triggers_by_flow", "errors", "actions")
+    control_views = {"pipelines": "pipeline_records", "flow-instances": "flow_instance_records"}
+
     def __init__(self, config: EnosEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else EnosEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=(
-                    "tokens_issued",
-                    "token_gets",
-                    "token_refreshes",
-                    "token_errors",
-                    "token_failures",
-                    "signature_failures",
-                    "forced_token_expiries",
-                    "starts",
-                    "stops",
-                    "pauses",
-                    "releases",
-                    "saves",
-                    "list_calls",
-                    "offset_lag_calls",
-                    "flow_triggers",
-                    "flow_gets",
-                    "flow_cancels",
-                ),
-                keyed_counters=("starts_by_pipeline", "flow_triggers_by_flow", "errors", "actions"),
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
+        self._sequence = itertools.count(1)
+        super().__init__(config)
+
+    def clear_state(self) -> None:
+        """The seeded pipelines (``config.pipelines``), no flow instances, no access tokens (those issued
+        before a reset answer 1202)."""
         self._tokens: dict[str, _Token] = {}
         self._current_tokens: dict[str, str] = {}
         self._used_timestamps: set[tuple[str, str]] = set()
-        self._pipelines: dict[str, Pipeline] = {}
         self._instances: dict[str, FlowInstance] = {}
-        self._sequence = itertools.count(1)
-        self._seed_pipelines()
+        self._pipelines: dict[str, Pipeline] = {}
+        for seed in self.config.pipelines:
+            self._put_described(str(seed["pipelineId"]), seed)
 
     # ----- Python API (also used by the control routes) -----
-
-    def reset(self) -> None:
-        """Back to the as-started state: seeded pipelines, no flow instances, no access tokens (tokens
-        issued before answer 1202), no faults or counts, the initial config."""
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._tokens.clear()
-            self._current_tokens.clear()
-            self._used_timestamps.clear()
-            self._instances.clear()
-            self._seed_pipelines()
-        self.core.faults.reset_to(self.config)
-
-    def _seed_pipelines(self) -> None:
-        with self._lock:
-            self._pipelines.clear()
-            for seed in self.config.pipelines:
-                self.put_pipeline(
-                    str(seed["pipelineId"]),
-                    seed.get("pipelineName"),
-                    seed.get("status", PUBLISHED),
-                    int(seed.get("version", 1)),
-                    int(seed.get("lag", 0)),
-                )
 
     def put_pipeline(
         self,
@@ -527,6 +504,13 @@ class EnosEmulator:
             self._pipelines[pipeline_id] = pipeline
             return pipeline.record(at)
 
+    def _put_described(self, pipeline_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`put_pipeline` from JSON fields: ``pipelineName``, ``status``, ``version``, ``lag``."""
+        name, status = fields.get("pipelineName"), fields.get("status", PUBLISHED)
+        return self.put_pipeline(
+            pipeline_id, name, status, int(fields.get("version", 1)), int(fields.get("lag", 0))
+        )
+
     def pipeline_records(self) -> list[dict[str, Any]]:
         """Every pipeline as the list shows it, plus ``lag`` and ``operation`` (emulator-only: ``"start"``
         or ``"stop"`` while one is in progress, else ``None``)."""
@@ -543,6 +527,8 @@ class EnosEmulator:
         with self._lock:
             instances = sorted(self._instances.values(), key=lambda item: item.sequence, reverse=True)
             return [instance.record(at) for instance in instances]
+
+    run_records = flow_instance_records  # EnOS's runs are its flow instances
 
     def issue_token(self, app_key: str | None = None) -> tuple[str, int]:
         """(access token, seconds left) as a successful ``token/get`` answers: the current token of
@@ -571,41 +557,41 @@ class EnosEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._gateway_middleware)
-        app.middlewares.append(self._json_errors_middleware)
-        add = self.core.add_route
-        add(app, "POST", TOKEN_PREFIX + "get", self._token_get, "token_get")
-        add(app, "POST", TOKEN_PREFIX + "refresh", self._token_refresh, "token_refresh")
+    def routes(self) -> list[Route]:
+        service = self._service
         # Mutations (random lost replies apply to them only): every pipeline action, a flow trigger, a
         # flow instance cancel. The token service, the list, the lag and a flow instance get only read.
-        add(
-            app,
-            "POST",
-            STREAMING_PREFIX + "pipeline/{pipelineId}",
-            self._operate_pipeline,
-            "operate_pipeline",
-            mutation=_operates_pipeline,
-        )
-        add(app, "GET", STREAMING_PREFIX + "pipelines", self._list_pipelines, "list_pipelines")
-        add(app, "GET", STREAMING_PREFIX + "pipeline/{pipelineId}/offset-lag", self._offset_lag, "offset_lag")
-        add(app, "POST", BATCH_PREFIX + "flows", self._flows, "flows", mutation=True)
-        add(app, "GET", BATCH_PREFIX + "flowInstances", self._get_flow_instance, "flow_instances")
-        add(
-            app,
-            "POST",
-            BATCH_PREFIX + "flowInstances",
-            self._post_flow_instance,
-            "flow_instances",
-            mutation=True,
-        )
-        app.router.add_get(CONTROL_PREFIX + "enos/pipelines", self._control_pipelines)
-        app.router.add_put(CONTROL_PREFIX + "enos/pipelines/{pipelineId}", self._control_put_pipeline)
-        app.router.add_get(CONTROL_PREFIX + "enos/flow-instances", self._control_flow_instances)
-        app.router.add_post(CONTROL_PREFIX + "enos/token", self._control_token)
-        return app
+        return [
+            Route("POST", TOKEN_PREFIX + "get", self._token_get, "token_get"),
+            Route("POST", TOKEN_PREFIX + "refresh", self._token_refresh, "token_refresh"),
+            Route(
+                "POST",
+                STREAMING_PREFIX + "pipeline/{pipelineId}",
+                service(self._operate),
+                "operate_pipeline",
+                _operates_pipeline,
+            ),
+            Route("GET", STREAMING_PREFIX + "pipelines", service(self._list), "list_pipelines"),
+            Route(
+                "GET", STREAMING_PREFIX + "pipeline/{pipelineId}/offset-lag", service(self._lag), "offset_lag"
+            ),
+            Route("POST", BATCH_PREFIX + "flows", service(self._trigger), "flows", True),
+            Route("GET", BATCH_PREFIX + "flowInstances", service(self._get_instance), "flow_instances"),
+            Route(
+                "POST", BATCH_PREFIX + "flowInstances", service(self._cancel_instance), "flow_instances", True
+            ),
+        ]
+
+    def middlewares(self) -> list[Middleware]:
+        # Unknown routes and wrong methods answer JSON *(inferred)*.
+        errors = route_errors(lambda status, message: _envelope(None, status, message, status))
+        return [self._gateway_middleware, errors]
+
+    def control_routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("PUT", "pipelines/{pipelineId}", self._control_put_pipeline),
+            ("POST", "token", self._control_token),
+        ]
 
     # ----- the gateway -----
 
@@ -668,23 +654,6 @@ class EnosEmulator:
                 self.core.stats.incr("token_failures")
                 return _gateway_error(TOKEN_EXPIRED, "token expired", "reject_first_token_use")
         return None
-
-    @web.middleware
-    async def _json_errors_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Unknown routes and wrong methods answer JSON (control routes excepted) *(inferred)*."""
-        try:
-            return await handler(request)
-        except web.HTTPMethodNotAllowed as exc:
-            if is_control_path(request.path):
-                raise
-            allowed = ", ".join(sorted(exc.allowed_methods))
-            return _envelope(
-                None, 405, f"method not allowed: {request.method} {request.path} (use {allowed})", 405
-            )
-        except web.HTTPNotFound:
-            if is_control_path(request.path):
-                raise
-            return _envelope(None, 404, f"not found: {request.path}", 404)
 
     # ----- token service -----
 
@@ -776,18 +745,13 @@ class EnosEmulator:
                 BAD_USER_OR_ORG, f"invalid orgId: {org_id!r}" if org_id else "invalid orgId: missing"
             )
 
-    async def _api(
-        self, request: web.Request, action: Callable[[web.Request], Awaitable[Any]]
-    ) -> web.Response:
-        try:
-            data = await action(request)
-        except _ApiError as exc:
-            self.core.stats.incr("errors", str(exc.code))
-            return _envelope(None, exc.code, exc.message)
-        return _envelope(data)
+    def _service(self, action: Callable[[web.Request], Awaitable[Any]]) -> Handler:
+        """A handler answering ``action``'s data, or its error, in the service's envelope."""
+        return api_handler(action, _ApiError, self._service_error, _envelope)
 
-    async def _operate_pipeline(self, request: web.Request) -> web.Response:
-        return await self._api(request, self._operate)
+    def _service_error(self, exc: _ApiError) -> web.Response:
+        self.core.stats.incr("errors", str(exc.code))
+        return _envelope(None, exc.code, exc.message)
 
     async def _operate(self, request: web.Request) -> Any:
         self._check_org(request)
@@ -860,9 +824,6 @@ class EnosEmulator:
         pipeline.change(at, (), PAUSED, None)
         self.core.stats.incr("pauses")
 
-    async def _list_pipelines(self, request: web.Request) -> web.Response:
-        return await self._api(request, self._list)
-
     async def _list(self, request: web.Request) -> Any:
         self._check_org(request)
         page_size = _page_argument(request, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -873,9 +834,6 @@ class EnosEmulator:
             pipelines = self._ordered_pipelines()
             page = pipelines[(page_no - 1) * page_size : page_no * page_size]
             return {"count": len(pipelines), "pipelines": [p.record(at) for p in page]}
-
-    async def _offset_lag(self, request: web.Request) -> web.Response:
-        return await self._api(request, self._lag)
 
     async def _lag(self, request: web.Request) -> Any:
         self._check_org(request)
@@ -899,15 +857,17 @@ class EnosEmulator:
             )
         self._check_org(request)
 
-    async def _flows(self, request: web.Request) -> web.Response:
-        return await self._api(request, self._trigger)
-
-    async def _trigger(self, request: web.Request) -> Any:
+    def _batch_action(self, request: web.Request, *actions: str) -> str:
+        """The request's ``action``, one of ``actions`` (counted), of a checked user and organization."""
         self._check_user(request)
         action = request.query.get("action")
-        if action not in ("trigger", "updateAndTrigger"):
-            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use trigger or updateAndTrigger")
+        if action not in actions:
+            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use {' or '.join(actions)}")
         self.core.stats.incr("actions", action)
+        return action
+
+    async def _trigger(self, request: web.Request) -> Any:
+        action = self._batch_action(request, "trigger", "updateAndTrigger")
         body = await _json_object(request)
         flow_id = _int_field(body.get("flowId"))
         if flow_id is None or flow_id < 0:
@@ -948,15 +908,8 @@ class EnosEmulator:
         self.core.stats.incr("flow_triggers_by_flow", str(flow_id))
         return {"flowInstanceId": instance_id}
 
-    async def _get_flow_instance(self, request: web.Request) -> web.Response:
-        return await self._api(request, self._get_instance)
-
     async def _get_instance(self, request: web.Request) -> Any:
-        self._check_user(request)
-        action = request.query.get("action")
-        if action != "get":
-            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use get")
-        self.core.stats.incr("actions", action)
+        self._batch_action(request, "get")
         instance_id = request.query.get("flowInstId", "")
         self.core.stats.incr("flow_gets")
         with self._lock:
@@ -965,15 +918,8 @@ class EnosEmulator:
                 raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
             return instance.record(now())
 
-    async def _post_flow_instance(self, request: web.Request) -> web.Response:
-        return await self._api(request, self._cancel_instance)
-
     async def _cancel_instance(self, request: web.Request) -> Any:
-        self._check_user(request)
-        action = request.query.get("action")
-        if action != "cancel":
-            raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use cancel")
-        self.core.stats.incr("actions", action)
+        self._batch_action(request, "cancel")
         body = await _json_object(request)
         instance_id = body.get("flowInstId")
         if not isinstance(instance_id, str) or not instance_id:
@@ -994,28 +940,16 @@ class EnosEmulator:
 
     # ----- control routes -----
 
-    async def _control_pipelines(self, request: web.Request) -> web.Response:
-        return web.json_response(self.pipeline_records())
-
     async def _control_put_pipeline(self, request: web.Request) -> web.Response:
         pipeline_id = request.match_info["pipelineId"]
         try:
             body = await _json_object(request) if request.can_read_body else {}
-            record = self.put_pipeline(
-                pipeline_id,
-                body.get("pipelineName"),
-                body.get("status", PUBLISHED),
-                int(body.get("version", 1)),
-                int(body.get("lag", 0)),
-            )
+            record = self._put_described(pipeline_id, body)
         except _ApiError as exc:
             return web.json_response({"error": exc.message}, status=400)
         except (TypeError, ValueError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response(record)
-
-    async def _control_flow_instances(self, request: web.Request) -> web.Response:
-        return web.json_response(self.flow_instance_records())
 
     async def _control_token(self, request: web.Request) -> web.Response:
         token, expire = self.issue_token()
@@ -1109,9 +1043,14 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
     """A running EnOS emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
+    Its runs are flow instances: :meth:`runs` (``flow_instances``) gives every flow instance's record (as
+    ``flowInstances?action=get`` shows it), newest first.
     """
 
     emulator_class = EnosEmulator
+    run_key = "flowInstId"
+    flow_instances = PlatformEmulatorHandle.runs
+    flow_instance = PlatformEmulatorHandle.run
 
     def encryption(self, timestamp: int | str, app_key: str | None = None) -> str:
         """The token service's ``encryption`` for ``timestamp`` with the configured key and secret."""
@@ -1148,83 +1087,9 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
         """Every pipeline, in list order, with ``lag`` and ``operation`` (emulator-only)."""
         return self.emulator.pipeline_records()
 
-    def pipeline(self, pipeline_id: str) -> dict[str, Any]:
-        """One pipeline; ``KeyError`` if unknown."""
-        for record in self.pipelines():
-            if record["pipelineId"] == pipeline_id:
-                return record
-        raise KeyError(pipeline_id)
+    pipeline = lookup("pipelines", "pipelineId")
 
-    def add_pipeline(
-        self,
-        pipeline_id: str,
-        name: str | None = None,
-        status: str = PUBLISHED,
-        version: int = 1,
-        lag: int = 0,
-    ) -> dict[str, Any]:
-        """Add (or replace) a pipeline; it lasts until :meth:`reset`."""
-        return self.emulator.put_pipeline(pipeline_id, name, status, version, lag)
-
-    def flow_instances(self) -> list[dict[str, Any]]:
-        """Every flow instance's record (as ``flowInstances?action=get`` shows it), newest first."""
-        return self.emulator.flow_instance_records()
-
-    def flow_instance(self, instance_id: str) -> dict[str, Any]:
-        """One flow instance; ``KeyError`` if unknown."""
-        for record in self.flow_instances():
-            if record["flowInstId"] == instance_id:
-                return record
-        raise KeyError(instance_id)
-
-    def reset(self) -> None:
-        self.emulator.reset()
-
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = EnosEmulatorConfig()
-    parser.add_argument("--app-key", default=defaults.app_key)
-    parser.add_argument("--app-secret", default=defaults.app_secret)
-    parser.add_argument("--token-seconds", type=float, default=defaults.token_seconds)
-    parser.add_argument("--org-id", default=defaults.org_id)
-    parser.add_argument("--user-id", default=defaults.user_id)
-    parser.add_argument("--start-seconds", type=float, default=defaults.start_seconds)
-    parser.add_argument("--stop-seconds", type=float, default=defaults.stop_seconds)
-    parser.add_argument("--init-seconds", type=float, default=defaults.init_seconds)
-    parser.add_argument("--running-seconds", type=float, default=defaults.running_seconds)
-    parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
-    parser.add_argument("--max-servers", type=int, default=defaults.max_servers)
-    parser.add_argument(
-        "--concurrent-starts",
-        action="store_true",
-        help="let several pipelines start at once (default: one start at a time per organization)",
-    )
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    config = EnosEmulatorConfig(
-        app_key=args.app_key,
-        app_secret=args.app_secret,
-        token_seconds=args.token_seconds,
-        token=args.token,
-        org_id=args.org_id,
-        user_id=args.user_id,
-        start_seconds=args.start_seconds,
-        stop_seconds=args.stop_seconds,
-        init_seconds=args.init_seconds,
-        running_seconds=args.running_seconds,
-        long_factor=args.long_factor,
-        max_servers=args.max_servers,
-        one_start_at_a_time=not args.concurrent_starts,
-        **common_config_options(args),
-    )
-    return create_enos_app(config)
-
-
-CLI = EmulatorCli(
-    name="enos",
-    default_port=8089,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="EnOS: APIM token service and signatures, stream pipelines, batch data flows v2.1",
-)
+    def add_pipeline(self, pipeline_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add (or replace) a pipeline: ``name``, ``status``, ``version``, ``lag`` as
+        :meth:`EnosEmulator.put_pipeline`; it lasts until :meth:`reset`."""
+        return self.emulator.put_pipeline(pipeline_id, *args, **kwargs)

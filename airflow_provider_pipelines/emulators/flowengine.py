@@ -12,12 +12,10 @@ envelope. Runs move by wall clock: nothing runs in the background.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import itertools
 import json
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,23 +23,19 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
-    FaultOptions,
+from airflow_provider_pipelines.emulators.auth import missing_headers
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.routes import (
     Handler,
-    PlatformEmulatorHandle,
-    RequestStats,
-    Timeline,
-    common_config_options,
+    Middleware,
+    Route,
     is_control_path,
-    missing_headers,
-    now,
-    parse_header_options,
-    restore_config,
+    route_errors,
 )
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 OK_MSG = "后台处理正常"
 USER_HEADER = "X-FlowEngine-UserId"
@@ -74,6 +68,7 @@ FIRST_RUN_ID = 100
 DEFAULT_PAGE_SIZE = 10
 START_NODE_TYPE = "START"
 MAX_BODY = 64 * 1024 * 1024
+NOT_FOUND = "接口不存在 (not found: {path})"
 
 
 @dataclass
@@ -288,31 +283,61 @@ class Run:
         return rows
 
 
-class FlowEngineEmulator:
+class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     """In-memory FlowEngine engine: pipelines, runs and uploads; builds the aiohttp application."""
 
-    def __init__(self, config: FlowEngineEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else FlowEngineEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=(
-                    "engine_info_calls",
-                    "engine_param_calls",
-                    "pipelines_created",
-                    "pipelines_updated",
-                    "uploads",
-                    "schedule_changes",
-                    "starts",
-                    "run_stops",
-                    "resumes",
-                ),
-                keyed_counters=("starts_by_pipeline", "envelope_errors"),
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
+    name = "flowengine"
+    cli_options = (
+        Option("user_id", help="the accepted X-FlowEngine-UserId"),
+        Option("engine_key"),
+        Option("engine_path", help="what discovery answers as data.url"),
+        Option("engine_id"),
+        Option("init_seconds"),
+        Option("running_seconds"),
+        Option("stop_seconds"),
+        Option("long_factor"),
+        Option(
+            "start_reply_has_id",
+            "--no-start-reply-id",
+            help="a run start answers data: null (find it in the history)",
+        ),
+        Option("status_case", choices=STATUS_CASES),
+        Option(
+            "status_words",
+            "--status-word",
+            help=f"send WORD for a status among {','.join(STATUSES)} (repeatable), e.g. success=FINISHED",
+            metavar="STATUS=WORD",
+            repeat=True,
+            convert=lambda items: _status_words(items),
+        ),
+        Option("unknown_status", help="send this instead of 'running' for a run"),
+        Option("string_status", help="send the envelope's status as a string"),
+        Option(
+            "serves_run_get",
+            "--no-run-get",
+            help="answer GET .../pipeline/{historyId}/get with HTTP 404, as an engine without it",
+        ),
+        HEADER_OPTION,
+    )
+    counters = (
+        "engine_info_calls",
+        "engine_param_calls",
+        "pipelines_created",
+        "pipelines_updated",
+        "uploads",
+        "schedule_changes",
+        "starts",
+        "run_stops",
+        "resumes",
+    )
+    keyed_counters = ("starts_by_pipeline", "envelope_errors")
+    control_views = {"runs": "run_records", "pipelines": "pipelines", "uploads": "uploads"}
+    client_max_size = MAX_BODY
+    # Every engine route is served under any path and checks it against the live ``engine_path``.
+    prefixes = ("/{engine_prefix:.+}", "")
+
+    def clear_state(self) -> None:
+        """The two seeded pipelines, no runs or uploads; pipeline ids go on at 3, run ids at 100."""
         self._pipelines: dict[int, Pipeline] = {}
         self._runs: dict[int, Run] = {}
         self._uploads: list[dict[str, Any]] = []
@@ -321,22 +346,6 @@ class FlowEngineEmulator:
         self._seed_pipelines()
 
     # ----- Python API (also used by the control routes) -----
-
-    def reset(self) -> None:
-        """Back to the as-started state: the two seeded pipelines, no runs, uploads, faults or counts;
-        the initial config. Pipeline ids restart at 3, run ids at 100."""
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._pipelines.clear()
-            self._runs.clear()
-            self._uploads.clear()
-            self._next_pipeline_id = 1
-            self._next_run_id = FIRST_RUN_ID
-            self._seed_pipelines()
-        self.core.faults.reset_to(self.config)
 
     def _seed_pipelines(self) -> None:
         created = _ms(now())
@@ -438,22 +447,20 @@ class FlowEngineEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
-        self.core.install(app)
-        app.middlewares.append(self._route_errors_middleware)
-        app.middlewares.append(self._auth_middleware)
+    def routes(self) -> list[Route]:
         info = "/engine-manager/v1/k8s/info"
-        for path in (info + "/", info):
-            self.core.add_route(
-                app, "GET", path, self._api(self._engine_info, engine_route=False), "engine_info"
+        routes = [
+            Route(
+                "GET", path, self._api(self._engine_info, engine_route=False), "engine_info", prefixes=("",)
             )
+            for path in (info + "/", info)
+        ]
         pipeline = "/kernel/v1/pipeline"
         template = pipeline + "/template/{engine_id}"
         schedule_off = pipeline + "/{engine_id}/{pipeline_id}/stop"
         # (method, path, handler, name, mutation): mutations create, upload, update, start, stop or
         # resume (random lost replies apply to them only).
-        routes: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]], str, bool]] = [
+        table: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]], str, bool]] = [
             ("GET", "/kernel/v1/system/getParam", self._engine_param, "engine_param", False),
             ("POST", template + "/create", self._create_pipeline, "create_pipeline", True),
             ("POST", "/kernel/v1/template/uploadJobFileParam/1", self._upload, "upload_job_file", True),
@@ -468,32 +475,19 @@ class FlowEngineEmulator:
             ("POST", pipeline + "/{run_id}/resumeHistory", self._resume_run, "resume_run", True),
             ("GET", pipeline + "/{run_id}/get", self._get_run, "get_run", False),
         ]
-        # Every engine route is served under any path and checks it against the live ``engine_path``.
-        for method, path, handler, name, mutation in routes:
-            key_optional = name == "upload_job_file"
-            wrapped = self._api(handler, key_optional=key_optional)
-            prefixes = ("/{engine_prefix:.+}", "")
-            self.core.add_route(app, method, path, wrapped, name, prefixes=prefixes, mutation=mutation)
-        app.router.add_get(CONTROL_PREFIX + "flowengine/runs", self._control_runs)
-        app.router.add_get(CONTROL_PREFIX + "flowengine/pipelines", self._control_pipelines)
-        app.router.add_get(CONTROL_PREFIX + "flowengine/uploads", self._control_uploads)
-        return app
+        return routes + [
+            Route(method, path, self._api(handler, key_optional=name == "upload_job_file"), name, mutation)
+            for method, path, handler, name, mutation in table
+        ]
 
-    @web.middleware
-    async def _route_errors_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Unknown routes and wrong methods answer envelopes with HTTP 404 / 405 (control routes excepted)."""
-        try:
-            return await handler(request)
-        except web.HTTPMethodNotAllowed as exc:
-            if is_control_path(request.path):
-                raise
-            allowed = ", ".join(sorted(exc.allowed_methods))
-            message = f"请求方法不支持 (method not allowed: {request.method} {request.path}; use {allowed})"
-            return self._error(EnvelopeError(ERR_METHOD, message, 405))
-        except web.HTTPNotFound:
-            if is_control_path(request.path):
-                raise
-            return self._error(EnvelopeError(ERR_NO_ROUTE, f"接口不存在 (not found: {request.path})", 404))
+    def middlewares(self) -> list[Middleware]:
+        # Unknown routes and wrong methods answer envelopes with HTTP 404 / 405.
+        errors = route_errors(
+            lambda status, message: self._error(EnvelopeError(status, message, status)),
+            "请求方法不支持 (method not allowed: {method} {path}; use {allowed})",
+            NOT_FOUND,
+        )
+        return [errors, self._auth_middleware]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -532,7 +526,7 @@ class FlowEngineEmulator:
         prefix = request.match_info.get("engine_prefix")
         actual = "" if prefix is None else _engine_path(prefix)
         if actual != _engine_path(self.config.engine_path):
-            raise EnvelopeError(ERR_NO_ROUTE, f"接口不存在 (not found: {request.path})", 404)
+            raise EnvelopeError(ERR_NO_ROUTE, NOT_FOUND.format(path=request.path), 404)
 
     def _check_engine_key(self, request: web.Request, optional: bool) -> None:
         key = request.query.get("engineKey")
@@ -752,52 +746,44 @@ class FlowEngineEmulator:
 
     async def _get_run(self, request: web.Request) -> Any:
         if not self.config.serves_run_get:
-            raise EnvelopeError(ERR_NO_ROUTE, f"接口不存在 (not found: {request.path})", 404)
+            raise EnvelopeError(ERR_NO_ROUTE, NOT_FOUND.format(path=request.path), 404)
         at = now()
         with self._lock:
             return self._record(self._run(request.match_info["run_id"]), at)
 
     async def _stop_run(self, request: web.Request) -> Any:
-        self._check_engine_id(request.query.get("engineId"))
-        at = now()
-        with self._lock:
-            run = self._run(request.match_info["run_id"])
-            status = run.status(at)
-            if status in TERMINAL:
-                raise EnvelopeError(
-                    ERR_GENERIC, f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})"
-                )
-            if status != STOPPING:  # stopping again is accepted and changes nothing
-                run.timeline = Timeline(at, ((STOPPING, self.config.stop_seconds),), STOPPED)
-                self.core.stats.incr("run_stops")
-            return self._record(run, at)
+        return self._change_run(request, self._stop)
 
     async def _resume_run(self, request: web.Request) -> Any:
+        return self._change_run(request, self._resume)
+
+    def _change_run(self, request: web.Request, change: Callable[[Run, str, float], None]) -> Any:
+        """``change(run, its status, now)`` on the request's run; the run's record after it."""
         self._check_engine_id(request.query.get("engineId"))
         at = now()
         with self._lock:
             run = self._run(request.match_info["run_id"])
-            status = run.status(at)
-            if status not in RESUMABLE:
-                raise EnvelopeError(
-                    ERR_GENERIC,
-                    f"运行记录 {run.id} 无法重启 (only a stopped or failed run can be resumed: "
-                    f"run is {self.word(status)})",
-                )
-            run.timeline = Timeline(at, ((RUNNING, self._running_seconds(run.is_long)),), run.outcome)
-            self.core.stats.incr("resumes")
+            change(run, run.status(at), at)
             return self._record(run, at)
 
-    # ----- control routes -----
+    def _stop(self, run: Run, status: str, at: float) -> None:
+        if status in TERMINAL:
+            raise EnvelopeError(
+                ERR_GENERIC, f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})"
+            )
+        if status != STOPPING:  # stopping again is accepted and changes nothing
+            run.timeline = Timeline(at, ((STOPPING, self.config.stop_seconds),), STOPPED)
+            self.core.stats.incr("run_stops")
 
-    async def _control_runs(self, request: web.Request) -> web.Response:
-        return web.json_response(self.run_records())
-
-    async def _control_pipelines(self, request: web.Request) -> web.Response:
-        return web.json_response(self.pipelines())
-
-    async def _control_uploads(self, request: web.Request) -> web.Response:
-        return web.json_response(self.uploads())
+    def _resume(self, run: Run, status: str, at: float) -> None:
+        if status not in RESUMABLE:
+            raise EnvelopeError(
+                ERR_GENERIC,
+                f"运行记录 {run.id} 无法重启 (only a stopped or failed run can be resumed: "
+                f"run is {self.word(status)})",
+            )
+        run.timeline = Timeline(at, ((RUNNING, self._running_seconds(run.is_long)),), run.outcome)
+        self.core.stats.incr("resumes")
 
 
 def _int_id(text: str, what: str) -> int:
@@ -877,6 +863,7 @@ class FlowEngineEmulatorHandle(PlatformEmulatorHandle[FlowEngineEmulator, FlowEn
     """
 
     emulator_class = FlowEngineEmulator
+    run_key = "id"
 
     @property
     def engine_url(self) -> str:
@@ -888,114 +875,23 @@ class FlowEngineEmulatorHandle(PlatformEmulatorHandle[FlowEngineEmulator, FlowEn
         """The headers every API request needs under the current config."""
         return {USER_HEADER: str(self.config.user_id), **(self.config.required_headers or {})}
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run's record, newest first."""
-        return self.emulator.run_records()
-
-    def run(self, run_id: int) -> dict[str, Any]:
-        """One run's record; ``KeyError`` if unknown."""
-        for record in self.runs():
-            if record["id"] == run_id:
-                return record
-        raise KeyError(run_id)
-
     def pipelines(self) -> list[dict[str, Any]]:
         """Every pipeline's detail (as ``06 get``) plus ``cronEnabled``, by id."""
         return self.emulator.pipelines()
 
-    def pipeline(self, pipeline_id: int) -> dict[str, Any]:
-        """One pipeline's detail plus ``cronEnabled``; ``KeyError`` if unknown."""
-        for detail in self.pipelines():
-            if detail["id"] == pipeline_id:
-                return detail
-        raise KeyError(pipeline_id)
+    pipeline = lookup("pipelines", "id")
 
     def uploads(self) -> list[dict[str, Any]]:
         """Every uploaded file (``fileName``, ``path``, ``size``, ``sha256``), oldest first."""
         return self.emulator.uploads()
 
-    def reset(self) -> None:
-        self.emulator.reset()
 
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = FlowEngineEmulatorConfig()
-    parser.add_argument("--user-id", default=defaults.user_id, help="the accepted X-FlowEngine-UserId")
-    parser.add_argument("--engine-key", default=defaults.engine_key)
-    parser.add_argument(
-        "--engine-path", default=defaults.engine_path, help="what discovery answers as data.url"
-    )
-    parser.add_argument("--engine-id", type=int, default=defaults.engine_id)
-    parser.add_argument("--init-seconds", type=float, default=defaults.init_seconds)
-    parser.add_argument("--running-seconds", type=float, default=defaults.running_seconds)
-    parser.add_argument("--stop-seconds", type=float, default=defaults.stop_seconds)
-    parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
-    parser.add_argument(
-        "--no-start-reply-id",
-        action="store_true",
-        help="a run start answers data: null (find it in the history)",
-    )
-    parser.add_argument("--status-case", choices=STATUS_CASES, default=defaults.status_case)
-    parser.add_argument(
-        "--status-word",
-        action="append",
-        default=[],
-        metavar="STATUS=WORD",
-        help=f"send WORD for a status among {','.join(STATUSES)} (repeatable), e.g. success=FINISHED",
-    )
-    parser.add_argument("--unknown-status", default=None, help="send this instead of 'running' for a run")
-    parser.add_argument("--string-status", action="store_true", help="send the envelope's status as a string")
-    parser.add_argument(
-        "--no-run-get",
-        action="store_true",
-        help="answer GET .../pipeline/{historyId}/get with HTTP 404, as an engine without it",
-    )
-    parser.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a header every request must carry (repeatable); --token T adds 'Authorization: Bearer T'",
-    )
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    headers = parse_header_options(args.header)
-    if args.token:
-        headers["Authorization"] = f"Bearer {args.token}"
-    words: dict[str, str] = {}
-    for item in args.status_word:
-        status, sep, word = item.partition("=")
+def _status_words(items: list[str]) -> dict[str, str] | None:
+    """``["success=FINISHED"]`` -> ``{"success": "FINISHED"}`` (``--status-word``); ``None`` for none."""
+    pairs = [item.partition("=") for item in items]
+    for item, (status, sep, word) in zip(items, pairs, strict=True):
         if not sep or status.strip().lower() not in STATUSES or not word:
             raise ValueError(
                 f"--status-word needs STATUS=WORD with STATUS among {', '.join(STATUSES)}: {item!r}"
             )
-        words[status.strip().lower()] = word
-    config = FlowEngineEmulatorConfig(
-        user_id=args.user_id,
-        required_headers=headers or None,
-        engine_key=args.engine_key,
-        engine_path=args.engine_path,
-        engine_id=args.engine_id,
-        init_seconds=args.init_seconds,
-        running_seconds=args.running_seconds,
-        stop_seconds=args.stop_seconds,
-        long_factor=args.long_factor,
-        start_reply_has_id=not args.no_start_reply_id,
-        status_case=args.status_case,
-        status_words=words or None,
-        unknown_status=args.unknown_status,
-        string_status=args.string_status,
-        serves_run_get=not args.no_run_get,
-        **common_config_options(args),
-    )
-    return create_flowengine_app(config)
-
-
-CLI = EmulatorCli(
-    name="flowengine",
-    default_port=8088,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="FlowEngine (4Paradigm) offline-pipeline API",
-)
+    return {status.strip().lower(): word for status, _, word in pairs} or None

@@ -12,14 +12,11 @@ Runs move by wall clock: nothing runs in the background.
 
 from __future__ import annotations
 
-import argparse
-import copy
 import dataclasses
 import json
 import math
 import re
 import secrets
-import threading
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -28,25 +25,24 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import (
-    CONTROL_PREFIX,
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
-    FaultOptions,
-    Handler,
+from airflow_provider_pipelines.emulators.auth import (
     JwtError,
-    PlatformEmulatorHandle,
-    RequestStats,
-    Timeline,
     bearer_token,
-    common_config_options,
     decode_hs256_jwt,
     encode_hs256_jwt,
-    is_control_path,
-    now,
-    restore_config,
 )
+from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.cli import Option
+from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.routes import (
+    CONTROL_PREFIX,
+    Handler,
+    Middleware,
+    Route,
+    route_errors,
+)
+from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
 SUCCESS, FAILED, RUNNING, NO_MATCH, CHECKED = "SUCCESS", "FAILED", "RUNNING", "NO_MATCH", "CHECKED"
 STATUSES = (SUCCESS, FAILED, RUNNING, NO_MATCH, CHECKED)
@@ -219,31 +215,29 @@ class ConfigurationState:
 Action = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class TailerEmulator:
+class TailerEmulator(Emulator[TailerEmulatorConfig]):
     """In-memory Tailer API: configurations and runs; builds the aiohttp application serving them."""
 
+    name = "tailer"
+    cli_options = (
+        *map(Option, ("pending_seconds", "running_seconds", "long_factor")),
+        Option("api_key", help="the Firebase stand-in's API key"),
+        Option(
+            "refresh_tokens",
+            "--refresh-token",
+            help="a refresh token the Firebase stand-in accepts (repeatable; default emulator-refresh-token)",
+            repeat=True,
+            convert=lambda tokens: set(tokens) or {"emulator-refresh-token"},
+        ),
+        Option("token_seconds"),
+        Option("jwt_secret", help="HS256 key of the JWTs (default: random)"),
+    )
+    counters = ("launches", "status_checks", "token_refreshes", "workflow_resets", "configuration_changes")
+    keyed_counters = ("launches_by_configuration", "workflow_resets_by_configuration", "actions")
+    control_views = {"runs": "run_records", "configurations": "configurations"}
+
     def __init__(self, config: TailerEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else TailerEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
         self._random_secret = secrets.token_urlsafe(32)
-        self._lock = threading.RLock()
-        self.core = EmulatorCore(
-            RequestStats(
-                counters=(
-                    "launches",
-                    "status_checks",
-                    "token_refreshes",
-                    "workflow_resets",
-                    "configuration_changes",
-                ),
-                keyed_counters=("launches_by_configuration", "workflow_resets_by_configuration", "actions"),
-            ),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
-        self._runs: dict[str, TailerRun] = {}
-        self._configurations: dict[tuple[str, str, str, str], ConfigurationState] = {}
-        self._sequence = 0
         self._actions: dict[str, dict[str, Action]] = {
             "/v1/dag/launch": {"launch_job": self._launch_job},
             "/v1/dag/status": {
@@ -255,27 +249,19 @@ class TailerEmulator:
             "/v1/workflow/status": {"reset_workflow_status": self._reset_workflow_status},
             "/v1/configuration/status": {"set_configuration_status": self._set_configuration_status},
         }
+        super().__init__(config)
+
+    def clear_state(self) -> None:
+        """No runs or configurations. The JWT secret stays, so tokens minted before a reset still work."""
+        self._runs: dict[str, TailerRun] = {}
+        self._configurations: dict[tuple[str, str, str, str], ConfigurationState] = {}
+        self._sequence = 0
 
     # ----- Python API (also used by the control routes) -----
 
     @property
     def jwt_secret(self) -> str:
         return self.config.jwt_secret or self._random_secret
-
-    def reset(self) -> None:
-        """Back to the as-started state: no runs, configurations, faults or counts; the initial config.
-
-        The JWT secret stays, so tokens minted before the reset still work.
-        """
-        self.core.reset()
-
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._runs.clear()
-            self._configurations.clear()
-            self._sequence = 0
-        self.core.faults.reset_to(self.config)
 
     def mint_jwt(self, seconds: float = 3600, subject: str = "airflow") -> str:
         """A JWT the API accepts for ``seconds`` (``exp`` rounded up to the second; negative: expired)."""
@@ -308,11 +294,7 @@ class TailerEmulator:
 
     # ----- application -----
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._auth_middleware)
-        app.middlewares.append(self._json_errors_middleware)
+    def routes(self) -> list[Route]:
         names = {
             "/v1/dag/launch": "dag_launch",
             "/v1/dag/status": "dag_status",
@@ -321,17 +303,22 @@ class TailerEmulator:
         }
         # Every action but the /v1/dag/status reads (check_run_status, get_last_status, get_by_status)
         # changes state: random lost replies apply to those only.
-        for path, name in names.items():
-            mutation = _sets_run_status if path == "/v1/dag/status" else True
-            self.core.add_route(app, "POST", path, self._api, name, mutation=mutation)
+        routes = [
+            Route("POST", path, self._api, name, _sets_run_status if path == "/v1/dag/status" else True)
+            for path, name in names.items()
+        ]
         # The Firebase stand-in is an API route: counted and faultable, never bearer-checked.
-        token_path = CONTROL_PREFIX + "firebase/v1/token"
-        self.core.add_route(app, "POST", token_path, self._firebase_token, "firebase_token")
-        app.router.add_get(CONTROL_PREFIX + "tailer/runs", self._control_runs)
-        app.router.add_put(CONTROL_PREFIX + "tailer/runs/{run_id}", self._control_set_run)
-        app.router.add_get(CONTROL_PREFIX + "tailer/configurations", self._control_configurations)
-        app.router.add_post(CONTROL_PREFIX + "tailer/token", self._control_token)
-        return app
+        routes.append(
+            Route("POST", CONTROL_PREFIX + "firebase/v1/token", self._firebase_token, "firebase_token")
+        )
+        return routes
+
+    def middlewares(self) -> list[Middleware]:
+        # Unknown routes and wrong methods answer in the API's error shape.
+        return [self._auth_middleware, route_errors(_error)]
+
+    def control_routes(self) -> list[tuple[str, str, Handler]]:
+        return [("PUT", "runs/{run_id}", self._control_set_run), ("POST", "token", self._control_token)]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -355,21 +342,6 @@ class TailerEmulator:
         challenge = f'Bearer realm="tailer-emulator", error="invalid_token", error_description="{message}"'
         return _error(401, message, {"WWW-Authenticate": challenge})
 
-    @web.middleware
-    async def _json_errors_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Unknown routes and wrong methods answer in the API's error shape (control routes excepted)."""
-        try:
-            return await handler(request)
-        except web.HTTPMethodNotAllowed as exc:
-            if is_control_path(request.path):
-                raise
-            allowed = ", ".join(sorted(exc.allowed_methods))
-            return _error(405, f"method not allowed: {request.method} {request.path} (use {allowed})")
-        except web.HTTPNotFound:
-            if is_control_path(request.path):
-                raise
-            return _error(404, f"not found: {request.path}")
-
     async def _api(self, request: web.Request) -> web.Response:
         try:
             body = await _json_object(request)
@@ -390,7 +362,7 @@ class TailerEmulator:
 
     async def _launch_job(self, body: dict[str, Any]) -> dict[str, Any]:
         identity = _full_identity(body)
-        account, environment, configuration_type, configuration_id = identity
+        _, environment, configuration_type, configuration_id = identity
         if configuration_type not in LAUNCHABLE:
             raise _ApiError(
                 400,
@@ -423,10 +395,7 @@ class TailerEmulator:
                 running *= self.config.long_factor
             self._sequence += 1
             self._runs[run_id] = TailerRun(
-                account=account,
-                environment=environment,
-                configuration_type=configuration_type,
-                configuration_id=configuration_id,
+                *identity,
                 job_id=expected_job_id,
                 run_id=run_id,
                 execution_date=execution_date or moment.date().isoformat(),
@@ -577,9 +546,6 @@ class TailerEmulator:
 
     # ----- control routes -----
 
-    async def _control_runs(self, request: web.Request) -> web.Response:
-        return web.json_response(self.run_records())
-
     async def _control_set_run(self, request: web.Request) -> web.Response:
         run_id = request.match_info["run_id"]
         try:
@@ -592,9 +558,6 @@ class TailerEmulator:
         except ValueError as exc:
             return _error(400, str(exc))
         return web.json_response(record)
-
-    async def _control_configurations(self, request: web.Request) -> web.Response:
-        return web.json_response(self.configurations())
 
     async def _control_token(self, request: web.Request) -> web.Response:
         try:
@@ -690,9 +653,11 @@ class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulator
     """A running Tailer emulator plus direct control of its state, for tests.
 
     ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
+    In :meth:`runs`, runs still in their pending window show ``PENDING``.
     """
 
     emulator_class = TailerEmulator
+    run_key = "run_id"
 
     @property
     def token_url(self) -> str:
@@ -703,17 +668,6 @@ class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulator
         """A JWT the API accepts for ``seconds``; negative seconds give an already-expired token."""
         return self.emulator.mint_jwt(seconds, subject)
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every run's record, newest first; runs still in their pending window show ``PENDING``."""
-        return self.emulator.run_records()
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        """One run's record; ``KeyError`` if unknown."""
-        for record in self.runs():
-            if record["run_id"] == run_id:
-                return record
-        raise KeyError(run_id)
-
     def set_run_status(self, run_id: str, status: str) -> dict[str, Any]:
         """Force a run's status from now on (ends its pending window); returns its record."""
         return self.emulator.set_run_status(run_id, status)
@@ -721,46 +675,3 @@ class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulator
     def configurations(self) -> list[dict[str, Any]]:
         """Every configuration used so far, with ``activated`` and ``archived``."""
         return self.emulator.configurations()
-
-    def reset(self) -> None:
-        self.emulator.reset()
-
-
-def _add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = TailerEmulatorConfig()
-    parser.add_argument("--pending-seconds", type=float, default=defaults.pending_seconds)
-    parser.add_argument("--running-seconds", type=float, default=defaults.running_seconds)
-    parser.add_argument("--long-factor", type=float, default=defaults.long_factor)
-    parser.add_argument("--api-key", default=defaults.api_key, help="the Firebase stand-in's API key")
-    parser.add_argument(
-        "--refresh-token",
-        action="append",
-        default=[],
-        help="a refresh token the Firebase stand-in accepts (repeatable; default emulator-refresh-token)",
-    )
-    parser.add_argument("--token-seconds", type=float, default=defaults.token_seconds)
-    parser.add_argument("--jwt-secret", default=None, help="HS256 key of the JWTs (default: random)")
-
-
-def _app_from_cli(args: argparse.Namespace) -> web.Application:
-    config = TailerEmulatorConfig(
-        pending_seconds=args.pending_seconds,
-        running_seconds=args.running_seconds,
-        long_factor=args.long_factor,
-        api_key=args.api_key,
-        refresh_tokens=set(args.refresh_token) or {"emulator-refresh-token"},
-        token_seconds=args.token_seconds,
-        jwt_secret=args.jwt_secret,
-        token=args.token,
-        **common_config_options(args),
-    )
-    return create_tailer_app(config)
-
-
-CLI = EmulatorCli(
-    name="tailer",
-    default_port=8087,
-    add_arguments=_add_cli_arguments,
-    create_app=_app_from_cli,
-    description="Tailer (Fashion Data) API, with a Firebase refresh-token stand-in",
-)

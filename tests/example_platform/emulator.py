@@ -4,30 +4,24 @@ clock (:class:`Timeline`); a cancelled run is CANCELLED. Requests need the beare
 
 from __future__ import annotations
 
-import argparse
-import copy
 import itertools
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from airflow_provider_pipelines.emulators.base import (
-    EmulatorCli,
-    EmulatorCore,
-    FaultInjector,
+    Emulator,
     FaultOptions,
     Handler,
     PlatformEmulatorHandle,
-    RequestStats,
     Timeline,
     bearer_auth_error,
-    common_config_options,
     is_control_path,
     now,
-    restore_config,
 )
+from airflow_provider_pipelines.emulators.cli import EmulatorCli, Option
+from airflow_provider_pipelines.emulators.routes import Middleware, Route
 
 
 @dataclass
@@ -50,43 +44,34 @@ class ExampleRun:
         return {"id": self.id, "job": self.job, "marker": self.marker, "state": state}
 
 
-class ExampleEmulator:
-    def __init__(self, config: ExampleEmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else ExampleEmulatorConfig()
-        self._initial_config = copy.deepcopy(self.config)
-        self.core = EmulatorCore(
-            RequestStats(counters=("starts", "cancels"), keyed_counters=("reads_by_client",)),
-            FaultInjector.from_options(self.config),
-        )
-        self.core.reset_hooks.append(self._reset_state)
-        self._lock = threading.Lock()
+class ExampleEmulator(Emulator[ExampleEmulatorConfig]):
+    name = "example"
+    cli_options = (Option("queued_seconds"), Option("running_seconds"))
+    counters = ("starts", "cancels")
+    keyed_counters = ("reads_by_client",)
+
+    def clear_state(self) -> None:
         self._runs: dict[str, ExampleRun] = {}
         self._ids = itertools.count(1)
 
-    def _reset_state(self) -> None:
-        with self._lock:
-            restore_config(self.config, self._initial_config)
-            self._runs.clear()
-        self.core.faults.reset_to(self.config)
-
-    def runs(self) -> list[dict[str, Any]]:
+    def run_records(self) -> list[dict[str, Any]]:
         with self._lock:
             return [run.record() for run in self._runs.values()]
 
-    def create_app(self) -> web.Application:
-        app = web.Application()
-        self.core.install(app)
-        app.middlewares.append(self._auth)
-        routes: list[tuple[str, str, Handler, str, bool]] = [
-            ("POST", "/api/jobs/{job}/runs", self._start, "start", True),
-            ("GET", "/api/runs", self._list, "list_runs", False),
-            ("GET", "/api/runs/{id}", self._get, "get_run", False),
-            ("POST", "/api/runs/{id}/cancel", self._cancel, "cancel", True),
-            ("GET", "/api/runs/{id}/log", self._log, "get_log", False),
+    runs = run_records
+
+    def routes(self) -> list[Route]:
+        # Mutations (random lost replies apply to them only): start and cancel.
+        return [
+            Route("POST", "/api/jobs/{job}/runs", self._start, "start", True),
+            Route("GET", "/api/runs", self._list, "list_runs"),
+            Route("GET", "/api/runs/{id}", self._get, "get_run"),
+            Route("POST", "/api/runs/{id}/cancel", self._cancel, "cancel", True),
+            Route("GET", "/api/runs/{id}/log", self._log, "get_log"),
         ]
-        for method, path, handler, name, mutation in routes:
-            self.core.add_route(app, method, path, handler, name, mutation=mutation)
-        return app
+
+    def middlewares(self) -> list[Middleware]:
+        return [self._auth]
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -146,27 +131,7 @@ class ExampleEmulator:
 
 class ExampleEmulatorHandle(PlatformEmulatorHandle[ExampleEmulator, ExampleEmulatorConfig]):
     emulator_class = ExampleEmulator
-
-    def runs(self) -> list[dict[str, Any]]:
-        return self.emulator.runs()
-
-    def reset(self) -> None:
-        self.core.reset()
+    run_key = "id"
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--queued-seconds", type=float, default=ExampleEmulatorConfig.queued_seconds)
-    parser.add_argument("--running-seconds", type=float, default=ExampleEmulatorConfig.running_seconds)
-
-
-def _create_app(args: argparse.Namespace) -> web.Application:
-    config = ExampleEmulatorConfig(
-        token=args.token,
-        queued_seconds=args.queued_seconds,
-        running_seconds=args.running_seconds,
-        **common_config_options(args),
-    )
-    return ExampleEmulator(config).create_app()
-
-
-CLI = EmulatorCli("example", 8099, _add_arguments, _create_app, "the example platform (tests only)")
+CLI = EmulatorCli("example", 8099, ExampleEmulator, "the example platform (tests only)")

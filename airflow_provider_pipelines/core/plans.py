@@ -15,7 +15,18 @@ import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Final,
+    Literal,
+    NoReturn,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+)
 
 from airflow_provider_pipelines.core.caches import process_cache
 from airflow_provider_pipelines.core.errors import PipelineApiError, summarize
@@ -94,9 +105,7 @@ def get_call(name: str, path: str) -> ApiCall:
 
 # What a plan raises when a reply does not have the shape it reads (a list where an object was due...).
 SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError, ArithmeticError, RecursionError)
-
-
-PLAN_ERRORS = (PipelineApiError, *SHAPE_ERRORS)
+PLAN_ERRORS = (PipelineApiError, *SHAPE_ERRORS)  # what the drivers turn into the provider's error
 
 
 def run_plan(plan: Plan[T], client: SyncApiClient) -> T:
@@ -116,9 +125,7 @@ def run_plan(plan: Plan[T], client: SyncApiClient) -> T:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         except PLAN_ERRORS as exc:
-            if (leaving := _leaving(exc, client, step, error)) is exc:
-                raise
-            raise leaving  # noqa: B904 (_leaving sets its cause)
+            _leave(exc, client, step, error)
         try:
             reply, error = client.send(step), None
         except PipelineApiError as exc:
@@ -138,37 +145,32 @@ async def arun_plan(plan: Plan[T], client: AsyncApiClient) -> T:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         except PLAN_ERRORS as exc:
-            if (leaving := _leaving(exc, client, step, error)) is exc:
-                raise
-            raise leaving  # noqa: B904 (_leaving sets its cause)
+            _leave(exc, client, step, error)
         try:
             reply, error = await client.send(step), None
         except PipelineApiError as exc:
             reply, error = None, exc
 
 
-def _leaving(
+def _leave(
     exc: BaseException, client: ClientBase, step: ApiCall | Ask | None, thrown: PipelineApiError | None
-) -> BaseException:
+) -> NoReturn:
     """
-    What leaves a plan that raised ``exc`` after it was given the reply to ``step`` (or had ``thrown``
-    thrown into it): the provider's error. Its own errors come out redacted and capped
+    Raise what leaves a plan that raised ``exc`` after it was given the reply to ``step`` (or had
+    ``thrown`` thrown into it): the provider's error. Its own errors come out redacted and capped
     (:meth:`ClientBase.tidy`); as a last guard, a plan that fails on a reply's shape (the platform's
     parsing should have caught it) becomes a :class:`PipelineApiError` naming the platform and the
-    call. Anything else is ``exc`` itself.
+    call. Anything else leaves as it is.
     """
     if isinstance(exc, PipelineApiError):
         tidy = client.tidy(exc)
-        if tidy is not exc:
-            tidy = tidy.with_traceback(exc.__traceback__)
-            tidy.__cause__ = None  # raised "from None"
-        return tidy
+        if tidy is exc:
+            raise
+        raise tidy.with_traceback(exc.__traceback__) from None
     if not isinstance(step, ApiCall) or thrown is not None:
-        return exc  # not about a reply: an argument or a bug, shown as it is
+        raise  # not about a reply: an argument or a bug, shown as it is
     detail = summarize(f"{type(exc).__name__}: {exc}", 200)
-    unreadable = client.error(step, 200, f"could not read the reply ({detail})")
-    unreadable.__cause__ = exc
-    return unreadable
+    raise client.error(step, 200, f"could not read the reply ({detail})") from exc
 
 
 # -- endpoints: a hook's sync methods, made from its plans ---------------------------------------------

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from unittest import mock
 
-from airflow_provider_pipelines.core.http import Plan
+from airflow_provider_pipelines.core.plans import Plan
 from airflow_provider_pipelines.core.states import RunStatus
 from airflow_provider_pipelines.hooks.daggy import DaggyHook, format_counts, last_mapping, task_counts
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger

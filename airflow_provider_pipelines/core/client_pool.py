@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from airflow_provider_pipelines.core.http import AsyncApiClient
+from airflow_provider_pipelines.core.clients import AsyncApiClient
 
 MAX_AGE = 300.0
 

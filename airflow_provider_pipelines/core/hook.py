@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider_pipelines.core.auth import Auth
+from airflow_provider_pipelines.core.clients import AsyncApiClient, SyncApiClient
 from airflow_provider_pipelines.core.compat import BaseHook
 from airflow_provider_pipelines.core.connection_form import ConnectionForm
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, shorten
-from airflow_provider_pipelines.core.http import (
-    AsyncApiClient,
-    ClientConfig,
-    HttpSettings,
-    Plan,
-    SyncApiClient,
-    arun_plan,
-    run_plan,
-)
+from airflow_provider_pipelines.core.plans import Plan, arun_plan, endpoint, returns, run_plan
+from airflow_provider_pipelines.core.settings import ClientConfig, HttpSettings
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunStatus, StateMap
 
@@ -33,37 +26,6 @@ RunRef = dict[str, Any]
 """A run's identity as JSON primitives; ``run_id`` is always there. It travels in XCom and trigger kwargs."""
 
 log = logging.getLogger(__name__)
-
-
-def reply_id(value: Any) -> str | None:
-    """
-    An id read from a reply (a started run's, a found run's): a non-blank string or an integer, as a
-    string. Anything else (a list, an object, a boolean, a float, null) is no id, never a run to follow.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
-
-
-def reply_int(value: Any) -> int | None:
-    """An integer read from a reply: an int, or a string of digits (``"-1"``); not a boolean, a float..."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
-        return int(value)
-    return None
-
-
-def reply_http_status(value: Any) -> int:
-    """An HTTP status a reply states in its body (a per-item ``statusCode``...); 200 when it states none."""
-    code = reply_int(value)
-    return code if code is not None and 100 <= code <= 599 else 200
 
 
 class PipelineHook(BaseHook):
@@ -105,7 +67,6 @@ class PipelineHook(BaseHook):
         super().__init__(**kwargs)
         self.conn_id = conn_id or self.default_conn_name
         self._client: SyncApiClient | None = None
-        self.options: Mapping[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conn_id={self.conn_id!r})"
@@ -128,8 +89,9 @@ class PipelineHook(BaseHook):
     def options_from_connection(self, conn: Connection) -> dict[str, Any]:
         """
         What the platform's calls need from the connection besides settings and auth (an org id, a
-        key sent as a parameter). Override per platform; plans read it as :attr:`options`. It travels
-        with the client, so every hook sharing a triggerer's client sees the same options.
+        key sent as a parameter). Override per platform. It travels with the client (``ClientConfig``),
+        and a plan asks the client that runs it for it (``options = yield OPTIONS``), so every hook
+        sharing a triggerer's client sends the same options.
         """
         return {}
 
@@ -154,7 +116,6 @@ class PipelineHook(BaseHook):
         if self._client is None:
             conn = self.get_connection(self.conn_id)
             self._client = SyncApiClient(self.platform, *self.configure(conn))
-        self.options = self._client.options
         return self._client
 
     async def _aconfigure(self) -> ClientConfig:
@@ -187,8 +148,6 @@ class PipelineHook(BaseHook):
         return run_plan(plan, self.client)
 
     async def arun(self, plan: Plan[T], client: AsyncApiClient) -> T:
-        # The client may have been opened by another hook of the connection (a shared client).
-        self.options = client.options
         return await arun_plan(plan, client)
 
     # -- the run protocol: platforms implement these plans -----------------------------------------
@@ -201,13 +160,11 @@ class PipelineHook(BaseHook):
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         """Lines that explain a failed run (its log tail, failed tasks). Default: none."""
-        return []
-        yield  # pragma: no cover
+        return returns([])
 
     def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
         """The run an earlier try started, found by the marker it was started with. Default: unsupported."""
-        return None
-        yield  # pragma: no cover
+        return returns(None)
 
     def resume_failed_plan(self, run: Mapping[str, Any]) -> Plan[None]:
         """Continue a failed run from its failed steps (``retry_from_failure``); set ``can_resume``."""
@@ -221,8 +178,7 @@ class PipelineHook(BaseHook):
     def start_facts_plan(self, run_spec: Mapping[str, Any]) -> Plan[dict[str, Any]]:
         """What to note before a start (JSON primitives) so that its run can be found if the reply is lost:
         the runs already there, a trigger time the start will carry... Default: nothing."""
-        return {}
-        yield  # pragma: no cover
+        return returns({})
 
     def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
         """
@@ -266,9 +222,10 @@ class PipelineHook(BaseHook):
     async def aget_run_status(self, run: Mapping[str, Any], client: AsyncApiClient) -> RunStatus:
         return (await self.arun(self.run_status_plan(run), client)).sanitized(client.secrets())
 
-    def cancel_run(self, run: Mapping[str, Any]) -> str | None:
-        """Stop the run; the state it was already in when it needed no stop (None: the stop was accepted)."""
-        return self.run(self.stop_plan(run))
+    cancel_run = endpoint(
+        stop_plan,
+        "Stop the run; the state it was already in when it needed no stop (None: the stop was accepted).",
+    )
 
     async def acancel_run(self, run: Mapping[str, Any], client: AsyncApiClient) -> str | None:
         return await self.arun(self.stop_plan(run), client)
@@ -285,17 +242,10 @@ class PipelineHook(BaseHook):
         secrets = self._client.secrets() if self._client is not None else []
         return [shorten(redact(str(line), secrets)) for line in lines]
 
-    def find_run(self, run_spec: Mapping[str, Any], marker: str) -> RunRef | None:
-        return self.run(self.find_run_plan(run_spec, marker))
-
-    def resume_failed_run(self, run: Mapping[str, Any]) -> None:
-        self.run(self.resume_failed_plan(run))
-
-    def start_facts(self, run_spec: Mapping[str, Any]) -> dict[str, Any]:
-        return self.run(self.start_facts_plan(run_spec))
-
-    def find_started_run(self, run_spec: Mapping[str, Any], attempt: Attempt) -> RunRef | None:
-        return self.run(self.find_started_run_plan(run_spec, attempt))
+    find_run = endpoint(find_run_plan)
+    resume_failed_run = endpoint(resume_failed_plan)
+    start_facts = endpoint(start_facts_plan)
+    find_started_run = endpoint(find_started_run_plan)
 
     def check_connection(self) -> str | None:
         """
@@ -314,7 +264,7 @@ class PipelineHook(BaseHook):
         """
         from urllib.parse import urlsplit
 
-        from airflow_provider_pipelines.core.http import _where
+        from airflow_provider_pipelines.core.urls import where
 
         checked: str | None = None
         try:
@@ -325,18 +275,18 @@ class PipelineHook(BaseHook):
         except PipelineApiError as exc:
             platform, status, reason = self.platform, exc.status, f"{exc.call}: {exc.message}"
             base = self._client.settings.base_url if self._client is not None else ""
-            where = _where(base) + urlsplit(base).path if base else "the connection's host"
+            place = where(base) + urlsplit(base).path if base else "the connection's host"
             credentials = getattr(self, "credential_fields", "the connection's credentials")
             if status in (401, 403):
                 message = f"{platform} refused the credentials (HTTP {status}, {reason}): check {credentials}"
             elif status in (404, 405):
                 message = (
-                    f"{where} is not {platform}'s API (HTTP {status}, {reason}): check the connection's "
+                    f"{place} is not {platform}'s API (HTTP {status}, {reason}): check the connection's "
                     "host, including its base path"
                 )
             elif status is not None and 200 <= status < 300 and exc.code is None:
                 message = (
-                    f"{where} answered, but not as {platform}'s API does ({reason}): check that the "
+                    f"{place} answered, but not as {platform}'s API does ({reason}): check that the "
                     f"connection's host is {platform}'s API"
                 )
             else:  # no reply (the transport error names the host and port), or the platform's own error

@@ -9,9 +9,18 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_http_status, reply_id
-from airflow_provider_pipelines.core.http import ApiCall, Plan, as_bool, get_call, url_path
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.plans import ApiCall, Plan, endpoint, get_call
+from airflow_provider_pipelines.core.replies import (
+    reply_http_status,
+    reply_id,
+    reply_mapping,
+    reply_records,
+    unexpected_reply,
+)
+from airflow_provider_pipelines.core.settings import as_bool
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.urls import url_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -154,6 +163,7 @@ class CdapHook(PipelineHook):
         runtime_args: Mapping[str, Any] | None = None,
         pipeline_type: str = "batch",
     ) -> Plan[str]:
+        """Start a run through the batch start endpoint; return its run id."""
         program_type, program_id, _ = program(pipeline_type)
         call = ApiCall(
             "start pipeline",
@@ -172,7 +182,7 @@ class CdapHook(PipelineHook):
         reply = yield call
         item = reply[0] if isinstance(reply, list) and reply and isinstance(reply[0], Mapping) else None
         if item is None:
-            raise PipelineApiError(self.platform, call.name, 200, f"unexpected reply: {str(reply)[:200]!r}")
+            raise unexpected_reply(self.platform, call.name, reply)
         run_id = reply_id(item.get("runId"))
         status = item.get("statusCode", 200)
         if run_id is None or status != 200:
@@ -185,15 +195,14 @@ class CdapHook(PipelineHook):
     def get_run_plan(
         self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
     ) -> Plan[dict[str, Any]]:
+        """The run record: ``runid``, ``status``, ``starting``/``start``/``end``, ``properties``..."""
         path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id)
-        record = yield get_call("get run", path)
-        if not isinstance(record, Mapping):
-            raise PipelineApiError(self.platform, "get run", 200, f"unexpected reply: {str(record)[:200]!r}")
-        return dict(record)
+        return reply_mapping(self.platform, "get run", (yield get_call("get run", path)))
 
     def stop_run_plan(
         self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
     ) -> Plan[None]:
+        """Stop this run (the run-level stop; never the program-level one, which stops any run)."""
         path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id, "stop")
         yield ApiCall("stop run", "POST", path, expect="none")
 
@@ -207,12 +216,12 @@ class CdapHook(PipelineHook):
         end: int | None = None,
         limit: int | None = None,
     ) -> Plan[list[dict[str, Any]]]:
+        """Run records, newest first; ``start``/``end`` are epoch seconds."""
         path = self.program_path(namespace, pipeline_name, pipeline_type, "runs")
         params = {"status": status, "start": start, "end": end, "limit": limit}
-        runs = yield ApiCall("list runs", "GET", path, params=params)
-        if not isinstance(runs, list):
-            raise PipelineApiError(self.platform, "list runs", 200, f"unexpected reply: {str(runs)[:200]!r}")
-        return [dict(r) for r in runs if isinstance(r, Mapping)]
+        return reply_records(
+            self.platform, "list runs", (yield ApiCall("list runs", "GET", path, params=params))
+        )
 
     def logs_plan(
         self,
@@ -223,61 +232,19 @@ class CdapHook(PipelineHook):
         start: int | None = None,
         stop: int | None = None,
     ) -> Plan[str]:
+        """The run's log as text."""
         path = self.program_path(namespace, pipeline_name, pipeline_type, "runs", run_id, "logs")
         params = {"start": start, "stop": stop, "format": "text"}
         text = yield ApiCall("read run logs", "GET", path, params=params, expect="text")
         return str(text or "")
 
-    # -- the public sync API --------------------------------------------------------------------------
+    # -- the public sync API: each runs its plan -----------------------------------------------------
 
-    def start_pipeline(
-        self,
-        pipeline_name: str,
-        namespace: str = "default",
-        runtime_args: Mapping[str, Any] | None = None,
-        pipeline_type: str = "batch",
-    ) -> str:
-        """Start a run through the batch start endpoint; return its run id."""
-        return self.run(self.start_plan(pipeline_name, namespace, runtime_args, pipeline_type))
-
-    def get_run(
-        self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
-    ) -> dict[str, Any]:
-        """The run record: ``runid``, ``status``, ``starting``/``start``/``end``, ``properties``..."""
-        return self.run(self.get_run_plan(pipeline_name, run_id, namespace, pipeline_type))
-
-    def stop_run(
-        self, pipeline_name: str, run_id: str, namespace: str = "default", pipeline_type: str = "batch"
-    ) -> None:
-        """Stop this run (the run-level stop; never the program-level one, which stops any run)."""
-        self.run(self.stop_run_plan(pipeline_name, run_id, namespace, pipeline_type))
-
-    def list_runs(
-        self,
-        pipeline_name: str,
-        namespace: str = "default",
-        pipeline_type: str = "batch",
-        status: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Run records, newest first; ``start``/``end`` are epoch seconds."""
-        return self.run(
-            self.list_runs_plan(pipeline_name, namespace, pipeline_type, status, start, end, limit)
-        )
-
-    def get_run_logs(
-        self,
-        pipeline_name: str,
-        run_id: str,
-        namespace: str = "default",
-        pipeline_type: str = "batch",
-        start: int | None = None,
-        stop: int | None = None,
-    ) -> str:
-        """The run's log as text."""
-        return self.run(self.logs_plan(pipeline_name, run_id, namespace, pipeline_type, start, stop))
+    start_pipeline = endpoint(start_plan)
+    get_run = endpoint(get_run_plan)
+    stop_run = endpoint(stop_run_plan)
+    list_runs = endpoint(list_runs_plan)
+    get_run_logs = endpoint(logs_plan)
 
     # Where the connection's credentials are, for "Test connection" when CDAP refuses them.
     credential_fields = "the token in the password, or the keyfile_dict / key_path extras (Google auth)"
@@ -289,11 +256,7 @@ class CdapHook(PipelineHook):
         """
         how = {"BearerTokenAuth": "with the bearer token", "GoogleCredentialsAuth": "with Google credentials"}
         auth = type(self.client.auth).__name__
-        reply = self.run(self.namespace_plan("default"))
-        if not isinstance(reply, Mapping):
-            raise PipelineApiError(
-                self.platform, "get namespace", 200, f"unexpected reply: {str(reply)[:200]!r}"
-            )
+        reply_mapping(self.platform, "get namespace", self.run(self.namespace_plan("default")))
         return f"read namespace default {how.get(auth, 'without credentials')}"
 
     def namespace_plan(self, namespace: str) -> Plan[Any]:

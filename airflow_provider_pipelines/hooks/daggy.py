@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.connection_types import DAGGY_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_int
-from airflow_provider_pipelines.core.http import ApiCall, HttpSettings, Plan, get_call, url_path
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.plans import ApiCall, Plan, endpoint, get_call
+from airflow_provider_pipelines.core.replies import reply_int, reply_mapping, reply_records
+from airflow_provider_pipelines.core.settings import HttpSettings
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.urls import url_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -115,33 +118,30 @@ class DaggyHook(PipelineHook):
     def _run_path(run_id: int | str, *rest: str) -> str:
         return url_path("v1", "dagrun", str(run_id), *rest)
 
-    def _expect_mapping(self, call: str, reply: Any) -> dict[str, Any]:
-        if not isinstance(reply, Mapping):
-            raise PipelineApiError(self.platform, call, 200, f"unexpected reply: {str(reply)[:200]!r}")
-        return dict(reply)
-
     def ready_plan(self) -> Plan[dict[str, Any]]:
+        """``GET /ready``: daggyd answers ``{"msg": "Ya like DAGs?"}``."""
         reply = yield ApiCall("ready check", "GET", "/ready")
-        return self._expect_mapping("ready check", reply)
+        return reply_mapping(self.platform, "ready check", reply)
 
     def list_runs_plan(self, all_runs: bool = True) -> Plan[list[dict[str, Any]]]:
+        """Runs with ``runID``, ``tag``, ``state``, ``startTime``, ``lastUpdate``, ``taskCounts``."""
         reply = yield ApiCall(
             "list runs", "GET", url_path("v1", "dagruns"), params={"all": 1 if all_runs else None}
         )
-        if not isinstance(reply, list):
-            raise PipelineApiError(self.platform, "list runs", 200, f"unexpected reply: {str(reply)[:200]!r}")
-        return [dict(run) for run in reply if isinstance(run, Mapping)]
+        return reply_records(self.platform, "list runs", reply)
 
     def validate_plan(self, dag_spec: Mapping[str, Any]) -> Plan[None]:
+        """Raise :class:`PipelineApiError` with the server's reason when the DAG is not valid."""
         call = ApiCall("validate DAG", "POST", url_path("v1", "dagrun", "validate"), json=dict(dag_spec))
-        reply = self._expect_mapping(call.name, (yield call))
+        reply = reply_mapping(self.platform, call.name, (yield call))
         if reply.get("valid") is not True:
             reason = reply.get("error") or reply.get("msg") or json.dumps(reply)
             raise PipelineApiError(self.platform, call.name, 200, f"the DAG is not valid: {reason}")
 
     def submit_plan(self, dag_spec: Mapping[str, Any]) -> Plan[int]:
+        """Submit a DAG for execution; return its integer ``runID``."""
         call = ApiCall("submit DAG", "POST", url_path("v1", "dagrun"), json=dict(dag_spec), idempotent=False)
-        reply = self._expect_mapping(call.name, (yield call))
+        reply = reply_mapping(self.platform, call.name, (yield call))
         run_id = run_number(reply.get("runID"))
         if run_id is None:
             raise PipelineApiError(
@@ -150,80 +150,55 @@ class DaggyHook(PipelineHook):
         return run_id
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
+        """The run's full state: ``tasks``, ``taskStates``, ``taskAttempts``, ``dagStateChanges``."""
         reply = yield get_call("get run", self._run_path(run_id))
-        return self._expect_mapping("get run", reply)
+        return reply_mapping(self.platform, "get run", reply)
 
     def kill_run_plan(self, run_id: int | str) -> Plan[None]:
         yield ApiCall("kill run", "DELETE", self._run_path(run_id), expect="none")
 
     def get_run_state_plan(self, run_id: int | str) -> Plan[str]:
-        reply = self._expect_mapping(
-            "get run state", (yield ApiCall("get run state", "GET", self._run_path(run_id, "state")))
+        reply = reply_mapping(
+            self.platform,
+            "get run state",
+            (yield ApiCall("get run state", "GET", self._run_path(run_id, "state"))),
         )
         return str(reply.get("state") or "")
 
     def set_run_state_plan(self, run_id: int | str, state: str) -> Plan[None]:
+        """``QUEUED`` restarts an errored or killed run."""
         yield ApiCall("set run state", "PATCH", self._run_path(run_id, "state", state), expect="none")
 
     def get_task_plan(self, run_id: int | str, task_name: str) -> Plan[dict[str, Any]]:
         reply = yield ApiCall("get task", "GET", self._run_path(run_id, "task", task_name))
-        return self._expect_mapping("get task", reply)
+        return reply_mapping(self.platform, "get task", reply)
 
     def kill_task_plan(self, run_id: int | str, task_name: str) -> Plan[None]:
         yield ApiCall("kill task", "DELETE", self._run_path(run_id, "task", task_name), expect="none")
 
     def get_task_state_plan(self, run_id: int | str, task_name: str) -> Plan[str]:
         call = ApiCall("get task state", "GET", self._run_path(run_id, "task", task_name, "state"))
-        return str(self._expect_mapping(call.name, (yield call)).get("state") or "")
+        return str(reply_mapping(self.platform, call.name, (yield call)).get("state") or "")
 
     def set_task_state_plan(self, run_id: int | str, task_name: str, state: str) -> Plan[None]:
+        """``QUEUED`` retries one errored or killed task."""
         path = self._run_path(run_id, "task", task_name, "state", state)
         yield ApiCall("set task state", "PATCH", path, expect="none")
 
-    # -- the public sync API -------------------------------------------------------------------------
+    # -- the public sync API: each runs its plan -----------------------------------------------------
 
-    def ready(self) -> dict[str, Any]:
-        """``GET /ready``: daggyd answers ``{"msg": "Ya like DAGs?"}``."""
-        return self.run(self.ready_plan())
-
-    def list_runs(self, all_runs: bool = True) -> list[dict[str, Any]]:
-        """Runs with ``runID``, ``tag``, ``state``, ``startTime``, ``lastUpdate``, ``taskCounts``."""
-        return self.run(self.list_runs_plan(all_runs))
-
-    def validate_dag(self, dag_spec: Mapping[str, Any]) -> None:
-        """Raise :class:`PipelineApiError` with the server's reason when the DAG is not valid."""
-        self.run(self.validate_plan(dag_spec))
-
-    def submit_dag(self, dag_spec: Mapping[str, Any]) -> int:
-        """Submit a DAG for execution; return its integer ``runID``."""
-        return self.run(self.submit_plan(dag_spec))
-
-    def get_run(self, run_id: int | str) -> dict[str, Any]:
-        """The run's full state: ``tasks``, ``taskStates``, ``taskAttempts``, ``dagStateChanges``."""
-        return self.run(self.get_run_plan(run_id))
-
-    def kill_run(self, run_id: int | str) -> None:
-        self.run(self.kill_run_plan(run_id))
-
-    def get_run_state(self, run_id: int | str) -> str:
-        return self.run(self.get_run_state_plan(run_id))
-
-    def set_run_state(self, run_id: int | str, state: str) -> None:
-        """``QUEUED`` restarts an errored or killed run."""
-        self.run(self.set_run_state_plan(run_id, state))
-
-    def get_task(self, run_id: int | str, task_name: str) -> dict[str, Any]:
-        return self.run(self.get_task_plan(run_id, task_name))
-
-    def kill_task(self, run_id: int | str, task_name: str) -> None:
-        self.run(self.kill_task_plan(run_id, task_name))
-
-    def get_task_state(self, run_id: int | str, task_name: str) -> str:
-        return self.run(self.get_task_state_plan(run_id, task_name))
-
-    def set_task_state(self, run_id: int | str, task_name: str, state: str) -> None:
-        """``QUEUED`` retries one errored or killed task."""
-        self.run(self.set_task_state_plan(run_id, task_name, state))
+    ready = endpoint(ready_plan)
+    list_runs = endpoint(list_runs_plan)
+    validate_dag = endpoint(validate_plan)
+    submit_dag = endpoint(submit_plan)
+    get_run = endpoint(get_run_plan)
+    kill_run = endpoint(kill_run_plan)
+    get_run_state = endpoint(get_run_state_plan)
+    set_run_state = endpoint(set_run_state_plan)
+    get_task = endpoint(get_task_plan)
+    kill_task = endpoint(kill_task_plan)
+    get_task_state = endpoint(get_task_state_plan)
+    set_task_state = endpoint(set_task_state_plan)
 
     # Where the connection's credentials are, for "Test connection" when a proxy refuses them.
     credential_fields = "the headers extra (what the proxy in front of daggyd expects)"

@@ -11,10 +11,12 @@ from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
 from airflow_provider_pipelines.core.apim_auth import ApimAuth
 from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id, reply_int
-from airflow_provider_pipelines.core.http import ApiCall, Plan, _where, url_path
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoint
+from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, reply_int, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.urls import url_path, where
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -169,10 +171,8 @@ class EnosHook(PipelineHook):
 
     def _data(self, name: str, reply: Any) -> Any:
         """The envelope's ``data``; a non-zero ``code`` is an error named by its documented meaning."""
-        if not isinstance(reply, Mapping) or "code" not in reply:
-            raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
-        code = reply.get("code")
-        if str(code) != "0":
+        code, reply = reply_envelope(self.platform, name, reply, "code")
+        if code != "0":
             number = reply_int(code)
             meaning = ERROR_CODES.get(number or 0)
             message = f"code {code}: {meaning + ' — ' if meaning else ''}{reply.get('msg') or ''}".rstrip(
@@ -180,29 +180,41 @@ class EnosHook(PipelineHook):
             )
             later = number in RETRY_LATER
             raise PipelineApiError(
-                self.platform, name, 200, message, retryable=later, sent=not later, code=str(code)
+                self.platform, name, 200, message, retryable=later, sent=not later, code=code
             )
         return reply.get("data")
 
     def _call(
-        self, name: str, method: str, path: str, params: Mapping[str, Any] | None = None, **kw: Any
-    ) -> ApiCall:
-        return ApiCall(name, method, path, params={**(params or {}), "orgId": self.options["org_id"]}, **kw)
-
-    def _flow_params(self, action: str) -> dict[str, Any]:
-        user_id = self.options.get("user_id")
-        if not user_id:
-            raise PipelineApiError(
-                self.platform, f"{action} flow", None, "batch data flows need the user_id extra"
-            )
-        return {"action": action, "userId": user_id}
+        self,
+        name: str,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        flow: str | None = None,
+        **kw: Any,
+    ) -> Plan[ApiCall]:
+        """
+        A call carrying the connection's org id, and for a batch data ``flow`` action that action and
+        the connection's user id; the connection's values are the options of the client running the plan.
+        """
+        options = yield OPTIONS
+        flow_params = {}
+        if flow is not None:
+            if not options.get("user_id"):
+                raise PipelineApiError(
+                    self.platform, f"{flow} flow", None, "batch data flows need the user_id extra"
+                )
+            flow_params = {"action": flow, "userId": options["user_id"]}
+        query = {**flow_params, **(params or {}), "orgId": options["org_id"]}
+        return ApiCall(name, method, path, params=query, **kw)
 
     # -- streaming -----------------------------------------------------------------------------------
 
     def pipeline_action_plan(
         self, pipeline_id: str, action: str, body: Mapping[str, Any] | None = None
     ) -> Plan[Any]:
-        call = self._call(
+        call = yield from self._call(
             f"{action} pipeline",
             "POST",
             f"{STREAMING}/pipeline{url_path(pipeline_id)}",
@@ -215,12 +227,12 @@ class EnosHook(PipelineHook):
     def list_pipelines_plan(
         self, page_no: int = 1, page_size: int = PAGE_SIZE
     ) -> Plan[tuple[int, list[dict[str, Any]]]]:
-        call = self._call(
+        call = yield from self._call(
             "list pipelines", "GET", f"{STREAMING}/pipelines", {"pageSize": page_size, "pageNo": page_no}
         )
         data = self._data(call.name, (yield call))
         if data is not None and not isinstance(data, Mapping):
-            raise PipelineApiError(self.platform, call.name, 200, f"unexpected data: {str(data)[:200]!r}")
+            raise unexpected_reply(self.platform, call.name, data, "data")
         data = data or {}
         listed = data.get("pipelines")
         pipelines = [dict(p) for p in listed if isinstance(p, Mapping)] if isinstance(listed, list) else []
@@ -244,7 +256,7 @@ class EnosHook(PipelineHook):
             page += 1
 
     def offset_lag_plan(self, pipeline_id: str) -> Plan[Any]:
-        call = self._call(
+        call = yield from self._call(
             "get offset lag", "GET", f"{STREAMING}/pipeline{url_path(pipeline_id, 'offset-lag')}"
         )
         return self._data(call.name, (yield call))
@@ -263,8 +275,8 @@ class EnosHook(PipelineHook):
         body: dict[str, Any] = {"flowId": int(flow_id), "triggerTime": when}
         if parameters:
             body["parameters"] = [{"key": str(k), "value": str(v)} for k, v in parameters.items()]
-        call = self._call(
-            "trigger flow", "POST", f"{FLOWS}/flows", self._flow_params(action), json=body, idempotent=False
+        call = yield from self._call(
+            "trigger flow", "POST", f"{FLOWS}/flows", flow=action, json=body, idempotent=False
         )
         data = self._data(call.name, (yield call))
         instance = reply_id(data.get("flowInstanceId")) if isinstance(data, Mapping) else None
@@ -275,32 +287,30 @@ class EnosHook(PipelineHook):
         return instance
 
     def get_flow_instance_plan(self, instance_id: str) -> Plan[dict[str, Any]]:
-        params = {**self._flow_params("get"), "flowInstId": instance_id}
-        call = self._call("get flow instance", "GET", f"{FLOWS}/flowInstances", params)
+        params = {"flowInstId": instance_id}
+        call = yield from self._call("get flow instance", "GET", f"{FLOWS}/flowInstances", params, flow="get")
         data = self._data(call.name, (yield call))
         if not isinstance(data, Mapping):
             raise PipelineApiError(self.platform, call.name, 404, f"no flow instance {instance_id}")
         return dict(data)
 
     def cancel_flow_instance_plan(self, instance_id: str) -> Plan[Any]:
-        call = self._call(
+        call = yield from self._call(
             "cancel flow instance",
             "POST",
             f"{FLOWS}/flowInstances",
-            self._flow_params("cancel"),
+            flow="cancel",
             json={"flowInstId": instance_id},
         )
         return self._data(call.name, (yield call))
 
-    # -- the public sync API -------------------------------------------------------------------------
-
-    def start_pipeline(
+    def start_pipeline_plan(
         self,
         pipeline_id: str,
         execution_mode: str = "standalone",
         kafka_rate: int = 1000,
         resource_config: Mapping[str, Any] | None = None,
-    ) -> None:
+    ) -> Plan[None]:
         """Start a released streaming pipeline (``action=start``)."""
         if execution_mode not in EXECUTION_MODES:
             raise ValueError(f"execution_mode must be 'standalone' or 'cluster', not {execution_mode!r}")
@@ -310,37 +320,37 @@ class EnosHook(PipelineHook):
         }
         if resource_config:
             body["resourceConfig"] = dict(resource_config)
-        self.run(self.pipeline_action_plan(pipeline_id, "start", body))
+        return self._action_plan(pipeline_id, "start", body)
 
-    def stop_pipeline(self, pipeline_id: str) -> None:
-        self.run(self.pipeline_action_plan(pipeline_id, "stop"))
+    def stop_pipeline_plan(self, pipeline_id: str) -> Plan[None]:
+        return self._action_plan(pipeline_id, "stop")
 
-    def pause_pipeline(self, pipeline_id: str) -> None:
-        self.run(self.pipeline_action_plan(pipeline_id, "pause"))
+    def pause_pipeline_plan(self, pipeline_id: str) -> Plan[None]:
+        return self._action_plan(pipeline_id, "pause")
 
-    def get_pipeline(self, pipeline_id: str) -> dict[str, Any]:
-        """The pipeline's entry in the list: ``pipelineId``, ``pipelineName``, ``status``, ``version``..."""
-        return self.run(self.find_pipeline_plan(pipeline_id))
+    def _action_plan(
+        self, pipeline_id: str, action: str, body: Mapping[str, Any] | None = None
+    ) -> Plan[None]:
+        """:meth:`pipeline_action_plan`, its reply's ``data`` left out."""
+        yield from self.pipeline_action_plan(pipeline_id, action, body)
 
-    def list_pipelines(
-        self, page_no: int = 1, page_size: int = PAGE_SIZE
-    ) -> tuple[int, list[dict[str, Any]]]:
-        return self.run(self.list_pipelines_plan(page_no, page_size))
+    # -- the public sync API: each runs its plan -----------------------------------------------------
 
-    def get_offset_lag(self, pipeline_id: str) -> Any:
-        return self.run(self.offset_lag_plan(pipeline_id))
-
-    def trigger_flow(
-        self, flow_id: int | str, parameters: Mapping[str, Any] | None = None, trigger_time: int | None = None
-    ) -> str:
-        """Trigger a batch data flow (with ``parameters``: ``updateAndTrigger``); the flow instance id."""
-        return self.run(self.trigger_flow_plan(flow_id, parameters, trigger_time))
-
-    def get_flow_instance(self, instance_id: str) -> dict[str, Any]:
-        return self.run(self.get_flow_instance_plan(instance_id))
-
-    def cancel_flow_instance(self, instance_id: str) -> Any:
-        return self.run(self.cancel_flow_instance_plan(instance_id))
+    start_pipeline = endpoint(start_pipeline_plan)
+    stop_pipeline = endpoint(stop_pipeline_plan)
+    pause_pipeline = endpoint(pause_pipeline_plan)
+    get_pipeline = endpoint(
+        find_pipeline_plan,
+        "The pipeline's entry in the list: ``pipelineId``, ``pipelineName``, ``status``, ``version``...",
+    )
+    list_pipelines = endpoint(list_pipelines_plan)
+    get_offset_lag = endpoint(offset_lag_plan)
+    trigger_flow = endpoint(
+        trigger_flow_plan,
+        "Trigger a batch data flow (with ``parameters``: ``updateAndTrigger``); the flow instance id.",
+    )
+    get_flow_instance = endpoint(get_flow_instance_plan)
+    cancel_flow_instance = endpoint(cancel_flow_instance_plan)
 
     # Where the connection's credentials are, for "Test connection" when EnOS refuses them.
     credential_fields = "the login (the app key) and the password (the app secret)"
@@ -358,9 +368,9 @@ class EnosHook(PipelineHook):
             count, _ = self.list_pipelines(1, 1)
         except PipelineApiError as exc:
             if exc.call == "get access token" and exc.status is None:
-                where = _where(client.settings.base_url)
+                place = where(client.settings.base_url)
                 raise PipelineError(
-                    f"EnOS's token service at {where} cannot be reached ({exc.message}): check the "
+                    f"EnOS's token service at {place} cannot be reached ({exc.message}): check the "
                     "connection's host (the API gateway URL)"
                 ) from None
             if exc.code == BAD_USER_OR_ORG:
@@ -377,7 +387,7 @@ class EnosHook(PipelineHook):
             if "(status None): " in text:  # a JSON reply with no token service status: another server
                 said = text.split("(status None): ", 1)[1]
                 raise PipelineError(
-                    f"{_where(client.settings.base_url)} did not answer as EnOS's token service does "
+                    f"{where(client.settings.base_url)} did not answer as EnOS's token service does "
                     f"({said}): check the connection's host (the API gateway URL)"
                 ) from None
             raise PipelineError(f"{text}: check the credentials, {self.credential_fields}") from None

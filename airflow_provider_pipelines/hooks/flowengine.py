@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_pipelines.connection_types import FLOWENGINE_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
-from airflow_provider_pipelines.core.http import ApiCall, Plan, url_path
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoint
+from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.urls import url_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -42,6 +44,8 @@ RECENT_RUNS = 20  # runs read to find the one a start whose reply was lost creat
 HISTORY_PAGE_SIZE = 50  # runs per historyList page when a run's record is read from the history
 HISTORY_PAGES = 20  # pages read at most (1,000 runs) before a run counts as not in the history
 FAILED_NODE_WORDS = ("fail", "error", "kill")
+ENGINE_ID = object()
+"""A placeholder in a kernel path for the engine id, filled in once it is known."""
 
 
 @dataclass(frozen=True)
@@ -118,33 +122,33 @@ class FlowEngineHook(PipelineHook):
 
     def _data(self, name: str, reply: Any) -> Any:
         """The envelope's ``data``; a ``status`` other than 0 is an error showing ``msg``."""
-        if not isinstance(reply, Mapping) or "status" not in reply:
-            raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
-        if str(reply.get("status")) != "0":
+        status, reply = reply_envelope(self.platform, name, reply, "status")
+        if status != "0":
             message = reply.get("msg") or reply.get("message") or "no message"
-            raise PipelineApiError(self.platform, name, 200, f"status {reply.get('status')}: {message}")
+            raise PipelineApiError(self.platform, name, 200, f"status {status}: {message}")
         return reply.get("data")
 
     def _call(
         self, name: str, method: str, path: str, *, params: Mapping[str, Any] | None = None, **kw: Any
-    ) -> ApiCall:
+    ) -> Plan[ApiCall]:
+        """A call carrying the engine key: an option of the client running the plan (the connection's)."""
+        options = yield OPTIONS
         return ApiCall(
-            name, method, path, params={**(params or {}), "engineKey": self.options["engine_key"]}, **kw
+            name, method, path, params={**(params or {}), "engineKey": options["engine_key"]}, **kw
         )
 
     def engine_plan(self) -> Plan[Engine]:
+        """The engine's path and id (steps 01-02), looked up once per hook."""
         if self._engine is not None:
             return self._engine
-        info = self._data(
-            "get engine info", (yield self._call("get engine info", "GET", "/engine-manager/v1/k8s/info/"))
-        )
+        call = yield from self._call("get engine info", "GET", "/engine-manager/v1/k8s/info/")
+        info = self._data(call.name, (yield call))
         url = info.get("url") if isinstance(info, Mapping) else None
         path = "/" + url.strip("/") if isinstance(url, str) else "/"
         if path == "/":
             raise PipelineApiError(self.platform, "get engine info", 200, f"no engine url in {info!r:.200}")
-        param = self._data(
-            "get engine id", (yield self._call("get engine id", "GET", path + "/kernel/v1/system/getParam"))
-        )
+        call = yield from self._call("get engine id", "GET", path + "/kernel/v1/system/getParam")
+        param = self._data(call.name, (yield call))
         engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
         if engine_id is None:
             raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
@@ -158,7 +162,8 @@ class FlowEngineHook(PipelineHook):
             + "/kernel/v1"
             + url_path(*(engine.engine_id if s is ENGINE_ID else s for s in segments))
         )
-        return self._data(name, (yield self._call(name, method, path, **kw)))
+        call = yield from self._call(name, method, path, **kw)
+        return self._data(name, (yield call))
 
     # -- the twelve endpoints, and one run record ------------------------------------------------------
 
@@ -214,7 +219,7 @@ class FlowEngineHook(PipelineHook):
         if data is None:
             return {}
         if not isinstance(data, Mapping):
-            raise PipelineApiError(self.platform, name, 200, f"unexpected data: {str(data)[:200]!r}")
+            raise unexpected_reply(self.platform, name, data, "data")
         return dict(data)
 
     def set_schedule_plan(self, pipeline_id: int | str, enabled: bool) -> Plan[Any]:
@@ -240,6 +245,7 @@ class FlowEngineHook(PipelineHook):
     def start_plan(
         self, pipeline_id: int | str, node_params: Mapping[str, Mapping[str, Any]] | None = None
     ) -> Plan[dict[str, Any] | None]:
+        """Run a pipeline now; the new run's record, or None when the reply carries none."""
         data = yield from self._kernel(
             "start pipeline",
             "POST",
@@ -358,54 +364,28 @@ class FlowEngineHook(PipelineHook):
             )
         return record
 
-    # -- the public sync API -------------------------------------------------------------------------
+    # -- the public sync API: each runs its plan -----------------------------------------------------
 
-    def engine(self) -> Engine:
-        """The engine's path and id (steps 01-02), looked up once per hook."""
-        return self.run(self.engine_plan())
-
-    def create_pipeline(self, template: Mapping[str, Any]) -> dict[str, Any]:
-        return self.run(self.create_pipeline_plan(template))
-
-    def upload_file(self, path: str | Path) -> Any:
-        return self.run(self.upload_file_plan(path))
-
-    def list_pipelines(self) -> list[dict[str, Any]]:
-        return self.run(self.list_pipelines_plan())
-
-    def get_pipeline(self, pipeline_id: int | str) -> dict[str, Any]:
-        return self.run(self.get_pipeline_plan(pipeline_id))
-
-    def update_pipeline(self, detail: Mapping[str, Any]) -> dict[str, Any]:
-        return self.run(self.update_pipeline_plan(detail))
-
-    def set_schedule(self, pipeline_id: int | str, enabled: bool) -> Any:
-        return self.run(self.set_schedule_plan(pipeline_id, enabled))
-
-    def start_pipeline(
-        self, pipeline_id: int | str, node_params: Mapping[str, Mapping[str, Any]] | None = None
-    ) -> dict[str, Any] | None:
-        """Run a pipeline now; the new run's record, or None when the reply carries none."""
-        return self.run(self.start_plan(pipeline_id, node_params))
-
-    def run_history(self, pipeline_id: int | str, page: int = 1, size: int = 10) -> list[dict[str, Any]]:
-        return self.run(self.history_plan(pipeline_id, page, size))
-
-    def stop_run(self, run_id: int | str) -> Any:
-        return self.run(self.stop_run_plan(run_id))
-
-    def resume_run(self, run_id: int | str) -> Any:
-        return self.run(self.resume_run_plan(run_id))
-
-    def get_run(self, run_id: int | str) -> dict[str, Any]:
-        return self.run(self.get_run_plan(run_id))
+    engine = endpoint(engine_plan)
+    create_pipeline = endpoint(create_pipeline_plan)
+    upload_file = endpoint(upload_file_plan)
+    list_pipelines = endpoint(list_pipelines_plan)
+    get_pipeline = endpoint(get_pipeline_plan)
+    update_pipeline = endpoint(update_pipeline_plan)
+    set_schedule = endpoint(set_schedule_plan)
+    start_pipeline = endpoint(start_plan)
+    run_history = endpoint(history_plan)
+    stop_run = endpoint(stop_run_plan)
+    resume_run = endpoint(resume_run_plan)
+    get_run = endpoint(get_run_plan)
 
     # Where the connection's credentials are, for "Test connection" when FlowEngine refuses them.
     credential_fields = "the user_id extra (sent as X-FlowEngine-UserId) and the headers extra"
 
     def discovery_step_plan(self, name: str, path: str) -> Plan[Any]:
         """One call of engine discovery: its ``data``; a refusal (``status`` not 0) names the engine key."""
-        reply = yield self._call(name, "GET", path)
+        call = yield from self._call(name, "GET", path)
+        reply = yield call
         if isinstance(reply, Mapping) and "status" in reply and str(reply["status"]) != "0":
             said = f"status {reply['status']}: {reply.get('msg') or 'no message'}"
             said = summarize(redact(said, self.client.secrets()), 200)
@@ -562,7 +542,3 @@ class FlowEngineHook(PipelineHook):
                 f"the start reply named no run and the history shows {found}",
             )
         return new[0]
-
-
-ENGINE_ID = object()
-"""A placeholder in a kernel path for the engine id, filled in once it is known."""

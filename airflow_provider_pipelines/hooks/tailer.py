@@ -15,8 +15,9 @@ from airflow_provider_pipelines.core.firebase_auth import (
     ExpiringJwtAuth,
     FirebaseRefreshTokenAuth,
 )
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_http_status, reply_id
-from airflow_provider_pipelines.core.http import ApiCall, Expect, Plan
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.plans import ApiCall, Expect, Plan, endpoint, returns
+from airflow_provider_pipelines.core.replies import reply_http_status, reply_id, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 
@@ -188,9 +189,7 @@ class TailerHook(PipelineHook):
             try:
                 reply = json.loads(reply)
             except (ValueError, RecursionError):
-                raise PipelineApiError(
-                    self.platform, name, 200, f"unexpected reply: {text[:200]!r}"
-                ) from None
+                raise unexpected_reply(self.platform, name, text) from None
         if isinstance(reply, Mapping):
             code = reply.get("code", 200)
             if str(code) != "200":
@@ -203,12 +202,13 @@ class TailerHook(PipelineHook):
     def _results(self, name: str, reply: Any) -> list[dict[str, Any]]:
         results = reply.get("results") if isinstance(reply, Mapping) else None
         if not isinstance(results, list):
-            raise PipelineApiError(self.platform, name, 200, f"unexpected reply: {str(reply)[:200]!r}")
+            raise unexpected_reply(self.platform, name, reply)
         return [dict(r) for r in results if isinstance(r, Mapping)]
 
     def launch_job_plan(
         self, job: Mapping[str, str], execution_date: str | None = None, job_id: str | None = None
     ) -> Plan[str]:
+        """Launch a table-to-table or table-to-storage job; return its ``run_id``."""
         call = self._call(
             "launch job",
             "/v1/dag/launch",
@@ -227,6 +227,7 @@ class TailerHook(PipelineHook):
     def check_run_status_plan(
         self, job: Mapping[str, str], job_id: str, run_id: str
     ) -> Plan[dict[str, Any] | None]:
+        """The run record, or None while Tailer has none yet (right after a launch)."""
         call = self._call(
             "check run status",
             "/v1/dag/status",
@@ -243,6 +244,7 @@ class TailerHook(PipelineHook):
         status: str | None = None,
         limit: int | None = None,
     ) -> Plan[list[dict[str, Any]]]:
+        """The latest runs, newest first; filters: ``execution_date`` (YYYY-MM-DD), ``status``, ``limit``."""
         call = self._call(
             "get last status",
             "/v1/dag/status",
@@ -259,6 +261,7 @@ class TailerHook(PipelineHook):
         execution_date: str | None = None,
         limit: int | None = None,
     ) -> Plan[list[dict[str, Any]]]:
+        """Runs across an account's configurations of one type."""
         call = self._call(
             "get by status",
             "/v1/dag/status",
@@ -274,19 +277,22 @@ class TailerHook(PipelineHook):
         return self._results(call.name, (yield call))
 
     def set_run_status_plan(self, job: Mapping[str, str], run_id: str, status: str) -> Plan[dict[str, Any]]:
+        """Set a run's status, e.g. CHECKED for a failed run that was fixed."""
         fields = {**job, "run_id": run_id, "status": status}
         call = self._call("set run status", "/v1/dag/status", "set_run_status", fields, expect="text")
         return self._ok(call.name, (yield call))
 
     def reset_workflow_status_plan(self, job: Mapping[str, str]) -> Plan[dict[str, Any]]:
+        """Reset a workflow: forget its triggering jobs' states so it starts from scratch."""
         call = self._call(
             "reset workflow", "/v1/workflow/status", "reset_workflow_status", job, expect="text"
         )
         return self._ok(call.name, (yield call))
 
     def set_configuration_status_plan(
-        self, job: Mapping[str, str], activated: bool, archived: bool
+        self, job: Mapping[str, str], activated: bool, archived: bool = False
     ) -> Plan[dict[str, Any]]:
+        """Activate, deactivate or archive a configuration (data operation)."""
         fields = {**job, "activated": bool(activated), "archived": bool(archived)}
         call = self._call(
             "set configuration status",
@@ -297,52 +303,15 @@ class TailerHook(PipelineHook):
         )
         return self._ok(call.name, (yield call))
 
-    # -- the public sync API -------------------------------------------------------------------------
+    # -- the public sync API: each runs its plan -----------------------------------------------------
 
-    def launch_job(
-        self, job: Mapping[str, str], execution_date: str | None = None, job_id: str | None = None
-    ) -> str:
-        """Launch a table-to-table or table-to-storage job; return its ``run_id``."""
-        return self.run(self.launch_job_plan(job, execution_date, job_id))
-
-    def check_run_status(self, job: Mapping[str, str], job_id: str, run_id: str) -> dict[str, Any] | None:
-        """The run record, or None while Tailer has none yet (right after a launch)."""
-        return self.run(self.check_run_status_plan(job, job_id, run_id))
-
-    def get_last_status(
-        self,
-        job: Mapping[str, str],
-        execution_date: str | None = None,
-        status: str | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The latest runs, newest first; filters: ``execution_date`` (YYYY-MM-DD), ``status``, ``limit``."""
-        return self.run(self.get_last_status_plan(job, execution_date, status, limit))
-
-    def get_by_status(
-        self,
-        account: str,
-        configuration_type: str,
-        status: str | None = None,
-        execution_date: str | None = None,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Runs across an account's configurations of one type."""
-        return self.run(self.get_by_status_plan(account, configuration_type, status, execution_date, limit))
-
-    def set_run_status(self, job: Mapping[str, str], run_id: str, status: str) -> dict[str, Any]:
-        """Set a run's status, e.g. CHECKED for a failed run that was fixed."""
-        return self.run(self.set_run_status_plan(job, run_id, status))
-
-    def reset_workflow_status(self, job: Mapping[str, str]) -> dict[str, Any]:
-        """Reset a workflow: forget its triggering jobs' states so it starts from scratch."""
-        return self.run(self.reset_workflow_status_plan(job))
-
-    def set_configuration_status(
-        self, job: Mapping[str, str], activated: bool, archived: bool = False
-    ) -> dict[str, Any]:
-        """Activate, deactivate or archive a configuration (data operation)."""
-        return self.run(self.set_configuration_status_plan(job, activated, archived))
+    launch_job = endpoint(launch_job_plan)
+    check_run_status = endpoint(check_run_status_plan)
+    get_last_status = endpoint(get_last_status_plan)
+    get_by_status = endpoint(get_by_status_plan)
+    set_run_status = endpoint(set_run_status_plan)
+    reset_workflow_status = endpoint(reset_workflow_status_plan)
+    set_configuration_status = endpoint(set_configuration_status_plan)
 
     # Where the connection's credentials are, for "Test connection" when Tailer refuses them.
     credential_fields = "the JWT in the password, or the refresh_token and firebase_api_key extras"
@@ -379,11 +348,7 @@ class TailerHook(PipelineHook):
         else:
             if not isinstance(reply, Mapping) or not isinstance(reply.get("results"), list):
                 # Quoted from the reply, so redacted and capped like a plan's own errors.
-                raise self.client.tidy(
-                    PipelineApiError(
-                        self.platform, "check token", 200, f"unexpected reply: {str(reply)[:200]!r}"
-                    )
-                )
+                raise self.client.tidy(unexpected_reply(self.platform, "check token", reply))
             answer = "it listed runs"
         if refreshing:
             return f"Firebase issued an ID token for the refresh token; the Tailer API accepted it ({answer})"
@@ -473,8 +438,6 @@ class TailerHook(PipelineHook):
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         fields = ("run_id", "duration", "start_execution_date", "last_update_date")
         shown = [f"{name}: {status[name]}" for name in fields if status.get(name)]
-        return [
-            f"Tailer {run['configuration_type']} {run['configuration_id']} ({run['environment']})",
-            *shown,
-        ]
-        yield  # pragma: no cover
+        return returns(
+            [f"Tailer {run['configuration_type']} {run['configuration_id']} ({run['environment']})", *shown]
+        )

@@ -285,7 +285,9 @@ def test_read_timeout(monkeypatch: pytest.MonkeyPatch, cdap_emulator: CdapEmulat
 
 def test_url_without_a_scheme(closed_port: int) -> None:
     """A base URL with no scheme (the connection form always adds one; a hand-made one may not)."""
-    from airflow_provider_pipelines.core.http import ApiCall, AsyncApiClient, HttpSettings, SyncApiClient
+    from airflow_provider_pipelines.core.clients import AsyncApiClient, SyncApiClient
+    from airflow_provider_pipelines.core.plans import ApiCall
+    from airflow_provider_pipelines.core.settings import HttpSettings
 
     settings = HttpSettings(base_url=f"127.0.0.1:{closed_port}/api")
     call = ApiCall("get namespace", "GET", "/v3/namespaces/default")

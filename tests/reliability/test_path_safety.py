@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.http import url_path, wire_url
+from airflow_provider_pipelines.core.urls import url_path, wire_url
 from airflow_provider_pipelines.emulators.base import EmulatorHandle, PathRecord
 from airflow_provider_pipelines.hooks.cdap import CdapHook
 from airflow_provider_pipelines.hooks.daggy import DaggyHook

@@ -10,8 +10,10 @@ import pytest
 from tenacity import Retrying
 
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.http import ApiCall, HttpSettings, base_url_from, url_path
+from airflow_provider_pipelines.core.plans import ApiCall
 from airflow_provider_pipelines.core.retry import RetryPolicy, parse_retry_after
+from airflow_provider_pipelines.core.settings import HttpSettings, base_url_from
+from airflow_provider_pipelines.core.urls import url_path
 
 # -- base URL -------------------------------------------------------------------------------------------
 

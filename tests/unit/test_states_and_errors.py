@@ -15,7 +15,7 @@ from airflow_provider_pipelines.core.errors import (
     redact,
     summarize,
 )
-from airflow_provider_pipelines.core.http import server_message
+from airflow_provider_pipelines.core.replies import server_message
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.hooks.cdap import CDAP_STATES
 

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
 from airflow_provider_pipelines.core.errors import PipelineApiError
-from airflow_provider_pipelines.core.hook import PipelineHook, RunRef, reply_id
-from airflow_provider_pipelines.core.http import ApiCall, Plan, get_call, url_path
+from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.plans import ApiCall, Plan, endpoint, get_call
+from airflow_provider_pipelines.core.replies import reply_id, reply_mapping
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.urls import url_path
 from tests.example_platform.platform import EXAMPLE
 
 if TYPE_CHECKING:
@@ -45,18 +47,15 @@ class ExampleHook(PipelineHook):
     def auth_from_connection(self, conn: Connection) -> Auth:
         return BearerTokenAuth(conn.password) if conn.password else Auth()
 
-    def _record(self, call: str, reply: Any) -> Mapping[str, Any]:
-        if not isinstance(reply, Mapping):
-            raise PipelineApiError(self.platform, call, 200, f"unexpected reply: {str(reply)[:200]!r}")
-        return reply
-
     def start_plan(self, job: str, marker: str) -> Plan[RunRef]:
         path = url_path("api", "jobs", job, "runs")
         reply = yield ApiCall("start run", "POST", path, json={"marker": marker}, idempotent=False)
-        run_id = reply_id(self._record("start run", reply).get("id"))
+        run_id = reply_id(reply_mapping(self.platform, "start run", reply).get("id"))
         if run_id is None:
             raise PipelineApiError(self.platform, "start run", 200, "the reply carries no run id")
         return self.run_ref(run_id)
+
+    start = endpoint(start_plan)  # the sync caller, from the plan
 
     def list_runs_plan(self, marker: str | None = None) -> Plan[list[Mapping[str, Any]]]:
         reply = yield ApiCall("list runs", "GET", url_path("api", "runs"), params={"marker": marker})
@@ -75,7 +74,8 @@ class ExampleHook(PipelineHook):
         return {"run_id": str(run_id)}
 
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
-        record = self._record("get run", (yield get_call("get run", url_path("api", "runs", run["run_id"]))))
+        reply = yield get_call("get run", url_path("api", "runs", run["run_id"]))
+        record = reply_mapping(self.platform, "get run", reply)
         raw = str(record.get("state") or "")
         return RunStatus(raw, self.state_map.classify(raw))
 
@@ -84,7 +84,7 @@ class ExampleHook(PipelineHook):
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         reply = yield get_call("get log", url_path("api", "runs", run["run_id"], "log"))
-        lines = self._record("get log", reply).get("lines")
+        lines = reply_mapping(self.platform, "get log", reply).get("lines")
         return [str(line) for line in lines] if isinstance(lines, list) else []
 
     def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:

@@ -43,4 +43,4 @@ class ExampleRunOperator(PipelineRunOperator):
 
     def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, ExampleHook)
-        return hook.run(hook.start_plan(self.job, attempt["marker"]))
+        return hook.start(self.job, attempt["marker"])

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.plans import OPTIONS
 
 _PENDING = object()
 
@@ -55,8 +56,12 @@ class Driver:
     What the plan raises leaves ``reply`` / ``fail`` as it is (use ``pytest.raises``).
     """
 
-    def __init__(self, plan: Any) -> None:
+    def __init__(self, plan: Any, options: dict[str, Any] | None = None) -> None:
         self._plan = plan if hasattr(plan, "send") else iter(plan)
+        # A plan asks for the connection's options (``yield OPTIONS``): the test's, else those the
+        # test set on the hook the plan belongs to (``hook.options``).
+        owner = getattr(getattr(self._plan, "gi_frame", None), "f_locals", {}).get("self")
+        self.options = options if options is not None else getattr(owner, "options", {})
         self.calls: list[Any] = []
         self._result: Any = _PENDING
         self._step(lambda: self._plan.send(None))
@@ -66,6 +71,8 @@ class Driver:
             raise AssertionError(f"the plan has returned already ({self._result!r}): nothing to answer")
         try:
             call = advance()
+            while call is OPTIONS:
+                call = self._plan.send(self.options)
         except StopIteration as stop:
             self._result = stop.value
         else:

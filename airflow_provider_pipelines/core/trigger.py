@@ -62,7 +62,8 @@ class PipelineRunTrigger(BaseTrigger):
     :param poll_interval: seconds between status reads.
     :param deadline: epoch seconds; None waits without limit.
     :param not_found_until: epoch seconds until which a 404 is read as "not visible yet".
-    :param success_states: platform states counting as success, replacing the platform's own.
+    :param success_states: platform states counting as success, replacing the platform's own; None:
+        the platform's for this run (:meth:`PipelineHook.success_states`).
     :param failure_states: platform states counting as failure, in addition to the platform's.
     :param cancel_on_kill: cancel the remote run when a user kills the deferred task.
     :param max_unreachable: seconds of nothing but transient errors after which the wait ends.
@@ -92,16 +93,12 @@ class PipelineRunTrigger(BaseTrigger):
         self.deadline = deadline
         self.not_found_until = not_found_until
         self.success_states = (
-            list(success_states) if success_states is not None else self.default_success_states()
+            list(success_states) if success_states is not None else self.hook.success_states(self.run_ref)
         )
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.cancel_on_kill = cancel_on_kill
         self.fire_not_before = fire_not_before
         self.max_unreachable = max_unreachable
-
-    def default_success_states(self) -> list[str] | None:
-        """The platform's success states for this run when the caller gave none (None: the state map's)."""
-        return None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -136,6 +133,7 @@ class PipelineRunTrigger(BaseTrigger):
             failure_states=self.failure_states,
             logger=self.log,
             max_unreachable=self.max_unreachable,
+            policy=self.hook,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

@@ -1,19 +1,22 @@
-"""What the operator and the sensor share about waiting: the hook, the success states, the watcher,
-the worker's status reads and the trigger they defer to."""
+"""What the operator and the sensor share about waiting: the hook, the wait's settings (:class:`Wait`),
+the watcher, the worker's status reads and the trigger they defer to."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.core.errors import PipelineApiError
+from airflow_provider_pipelines.core.states import RunState, RunStatus
 from airflow_provider_pipelines.core.trigger import fire_not_before
 from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
 
 if TYPE_CHECKING:
-    from airflow_provider_pipelines.core.hook import PipelineHook
+    from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
     from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
 
 
@@ -40,6 +43,55 @@ def poll_until_done(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class Wait:
+    """
+    One wait on one run, every setting explicit: what the worker's :class:`RunWatcher` and the trigger
+    (whose kwargs these are) are built from. ``success_states`` are those in force: the task's, else
+    the platform's for this run (:meth:`PipelineHook.success_states`).
+    """
+
+    run: RunRef
+    poll_interval: float
+    deadline: float | None
+    not_found_until: float | None
+    success_states: list[str] | None
+    failure_states: list[str] | None
+    max_unreachable: float | None
+    cancel_on_kill: bool
+
+    def watcher(self, hook: PipelineHook, logger: Any) -> RunWatcher:
+        return RunWatcher(
+            hook.platform,
+            self.run,
+            hook.state_map,
+            poll_interval=self.poll_interval,
+            deadline=self.deadline,
+            not_found_until=self.not_found_until,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            logger=logger,
+            max_unreachable=self.max_unreachable,
+            policy=hook,
+        )
+
+    def trigger(
+        self, trigger_class: type[PipelineRunTrigger], conn_id: str, fire_not_before: float | None
+    ) -> PipelineRunTrigger:
+        return trigger_class(
+            conn_id=conn_id,
+            run_ref=self.run,
+            poll_interval=self.poll_interval,
+            deadline=self.deadline,
+            not_found_until=self.not_found_until,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            cancel_on_kill=self.cancel_on_kill,
+            fire_not_before=fire_not_before,
+            max_unreachable=self.max_unreachable,
+        )
+
+
 class RunWaiting:
     """Mixed into :class:`PipelineRunOperator` and :class:`PipelineRunSensor` (which set these attributes)."""
 
@@ -55,58 +107,40 @@ class RunWaiting:
     def hook(self) -> PipelineHook:
         return self.hook_class(conn_id=self.conn_id)
 
-    def default_success_states(self) -> list[str] | None:
-        """The platform's success states for this task when the user gave none (None: the state map's)."""
-        return None
-
     def unreachable_limit(self) -> float:
         """``max_unreachable`` in seconds: the task's, else the connection's extra (default one hour)."""
         if self.max_unreachable is not None:
             return to_seconds(self.max_unreachable)
         return self.hook.client.settings.max_unreachable
 
-    def effective_success_states(self) -> list[str] | None:
-        return self.success_states if self.success_states is not None else self.default_success_states()
+    def success_states_for(self, run: Mapping[str, Any]) -> list[str] | None:
+        """The success states in force for ``run``: the task's, else the platform's (the hook's)."""
+        return self.success_states if self.success_states is not None else self.hook.success_states(run)
 
-    def watcher(
-        self,
-        run: dict[str, Any],
-        poll_interval: float,
-        deadline: float | None = None,
-        not_found_until: float | None = None,
-    ) -> RunWatcher:
-        return RunWatcher(
-            self.hook.platform,
-            run,
-            self.hook.state_map,
-            poll_interval=poll_interval,
-            deadline=deadline,
-            not_found_until=not_found_until,
-            success_states=self.effective_success_states(),
-            failure_states=self.failure_states,
-            logger=self.log,
-            max_unreachable=self.unreachable_limit(),
-        )
+    def run_state(self, run: Mapping[str, Any], status: RunStatus) -> RunState:
+        """What ``status`` means to this task, as its watcher reads it (:meth:`PipelineHook.run_state`)."""
+        return self.hook.run_state(status, run, self.success_states_for(run), self.failure_states)
 
-    def deferral_trigger(
+    def wait(
         self,
-        run: dict[str, Any],
+        run: RunRef,
         poll_interval: float,
         deadline: float | None,
         not_found_until: float | None,
         cancel_on_kill: bool,
-    ) -> PipelineRunTrigger:
-        """The trigger to defer to now: it watches like :meth:`watcher`, and holds its event for the
-        resume guard (:func:`~airflow_provider_pipelines.core.trigger.resume_guard_seconds`)."""
-        return self.trigger_class(
-            conn_id=self.conn_id,
-            run_ref=run,
-            poll_interval=poll_interval,
-            deadline=deadline,
-            not_found_until=not_found_until,
-            success_states=self.effective_success_states(),
-            failure_states=self.failure_states,
-            cancel_on_kill=cancel_on_kill,
-            fire_not_before=fire_not_before(),
-            max_unreachable=self.unreachable_limit(),
+    ) -> Wait:
+        return Wait(
+            run,
+            poll_interval,
+            deadline,
+            not_found_until,
+            self.success_states_for(run),
+            self.failure_states,
+            self.unreachable_limit(),
+            cancel_on_kill,
         )
+
+    def deferral_trigger(self, wait: Wait) -> PipelineRunTrigger:
+        """The trigger to defer to now: it watches like ``wait.watcher``, and holds its event for the
+        resume guard (:func:`~airflow_provider_pipelines.core.trigger.resume_guard_seconds`)."""
+        return wait.trigger(self.trigger_class, self.conn_id, fire_not_before())

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from airflow_provider_pipelines.core.errors import PipelineApiError, shorten_encoded
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
@@ -43,6 +43,31 @@ class WaitOutcome:
         }
 
 
+def overridden_state(
+    state_map: StateMap,
+    status: RunStatus,
+    success_states: list[str] | None,
+    failure_states: list[str] | None,
+) -> RunState:
+    """``status`` as the platform reads it, or with the task's success and failure states applied
+    (:meth:`StateMap.classify`): what :meth:`PipelineHook.run_state` does unless a platform says more."""
+    if success_states is None and failure_states is None:
+        return status.state
+    return state_map.classify(status.raw_state, success_states, failure_states)
+
+
+class StatePolicy(Protocol):
+    """What a status means for a wait on a run: :meth:`PipelineHook.run_state`."""
+
+    def run_state(
+        self,
+        status: RunStatus,
+        run: Mapping[str, Any],
+        success_states: list[str] | None,
+        failure_states: list[str] | None,
+    ) -> RunState: ...
+
+
 def format_seconds(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 60:
@@ -67,6 +92,8 @@ class RunWatcher:
     :param failure_states: platform states that count as failure, in addition to the platform's.
     :param max_unreachable: seconds of nothing but transient errors (5xx, 429, connection errors,
         timeouts) after which waiting ends with an ``error`` outcome; None: no limit.
+    :param policy: what a status means for this run (the platform's hook); None: the state map's
+        reading with ``success_states`` and ``failure_states`` (:func:`overridden_state`).
     """
 
     def __init__(
@@ -83,6 +110,7 @@ class RunWatcher:
         logger: Any = None,
         clock: Callable[[], float] = time.time,
         max_unreachable: float | None = None,
+        policy: StatePolicy | None = None,
     ) -> None:
         self.platform = platform
         self.run = dict(run)
@@ -100,6 +128,7 @@ class RunWatcher:
         self.transient_errors = 0
         self.max_unreachable = max_unreachable
         self.unreachable_since: float | None = None
+        self.policy = policy
 
     @property
     def label(self) -> str:
@@ -109,9 +138,10 @@ class RunWatcher:
         return format_seconds(self.clock() - self.started)
 
     def classify(self, status: RunStatus) -> RunState:
-        if self.success_states is None and self.failure_states is None:
-            return status.state
-        return self.state_map.classify(status.raw_state, self.success_states, self.failure_states)
+        """What ``status`` means for this wait: the one reading, shared with re-attaching."""
+        if self.policy is not None:
+            return self.policy.run_state(status, self.run, self.success_states, self.failure_states)
+        return overridden_state(self.state_map, status, self.success_states, self.failure_states)
 
     def expired(self) -> WaitOutcome | None:
         if self.deadline is None or self.clock() < self.deadline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
@@ -374,7 +374,7 @@ class CdapPipelineTask(PipelineTask):
     CDAP UI is pushed for the task's link.
     """
 
-    hook_class = CdapHook
+    hook_class: ClassVar[type[PipelineHook]] = CdapHook
 
     def __init__(
         self,

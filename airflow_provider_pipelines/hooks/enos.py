@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
 from airflow_provider_pipelines.core.apim_auth import ApimAuth
@@ -542,7 +542,7 @@ class EnosHook(PipelineHook):
 class EnosTask(PipelineTask):
     """A task on EnOS: ``enos_conn_id``."""
 
-    hook_class = EnosHook
+    hook_class: ClassVar[type[PipelineHook]] = EnosHook
 
     def __init__(self, *, enos_conn_id: str = EnosHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(conn_id=enos_conn_id, **kwargs)

@@ -58,7 +58,6 @@ class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
     template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args")
     template_fields_renderers = {"runtime_args": "json"}
     operator_extra_links = (CdapPipelineLink(),)
-    hook_class = CdapHook
     trigger_class = CdapPipelineRunTrigger
 
     def __init__(self, *, runtime_args: dict[str, Any] | None = None, **kwargs: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
-from airflow_provider_pipelines.hooks.cdap import CdapHook, CdapPipelineRunTask
+from airflow_provider_pipelines.hooks.cdap import CdapPipelineRunTask
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
@@ -28,5 +28,4 @@ class CdapPipelineRunSensor(CdapPipelineRunTask, PipelineRunSensor):
 
     template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
     operator_extra_links = (CdapPipelineLink(),)
-    hook_class = CdapHook
     trigger_class = CdapPipelineRunTrigger

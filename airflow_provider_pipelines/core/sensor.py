@@ -9,8 +9,8 @@ from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_d
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.task import PipelineTask
-from airflow_provider_pipelines.core.waiting import RunWaiting, Wait, read_once
-from airflow_provider_pipelines.core.watch import RunWatcher
+from airflow_provider_pipelines.core.waiting import RunWaiting, read_once
+from airflow_provider_pipelines.core.watch import RunWatcher, Wait
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

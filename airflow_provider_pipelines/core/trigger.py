@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from airflow_provider_pipelines.core.compat import AIRFLOW_3, BaseTrigger, TriggerEvent, conf
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
-from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+from airflow_provider_pipelines.core.watch import RunWatcher, Wait, WaitOutcome
 
 # Seconds beyond the worker's heartbeat interval: its exit and the scheduler's loops. One second was
 # not enough: in CI the report of a deferral's exit reached the scheduler 6.2 s after it.
@@ -101,40 +101,31 @@ class PipelineRunTrigger(BaseTrigger):
         self.max_unreachable = max_unreachable
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "conn_id": self.conn_id,
-                "run_ref": self.run_ref,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "not_found_until": self.not_found_until,
-                "success_states": self.success_states,
-                "failure_states": self.failure_states,
-                "cancel_on_kill": self.cancel_on_kill,
-                "fire_not_before": self.fire_not_before,
-                "max_unreachable": self.max_unreachable,
-            },
-        )
+        kwargs = {
+            "conn_id": self.conn_id,
+            **self.wait().trigger_kwargs(),
+            "fire_not_before": self.fire_not_before,
+        }
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     @cached_property
     def hook(self) -> PipelineHook:
         return self.hook_class(conn_id=self.conn_id)
 
-    def watcher(self) -> RunWatcher:
-        return RunWatcher(
-            self.hook.platform,
+    def wait(self) -> Wait:
+        return Wait(
             self.run_ref,
-            self.hook.state_map,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            not_found_until=self.not_found_until,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            logger=self.log,
-            max_unreachable=self.max_unreachable,
-            policy=self.hook,
+            self.poll_interval,
+            self.deadline,
+            self.not_found_until,
+            self.success_states,
+            self.failure_states,
+            self.max_unreachable,
+            self.cancel_on_kill,
         )
+
+    def watcher(self) -> RunWatcher:
+        return self.wait().watcher(self.hook, self.log)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Exactly one event, whatever happens: a failure while watching is an ``error`` event."""

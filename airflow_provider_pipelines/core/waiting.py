@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.states import RunState, RunStatus
 from airflow_provider_pipelines.core.trigger import fire_not_before
-from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+from airflow_provider_pipelines.core.watch import RunWatcher, Wait, WaitOutcome
 
 if TYPE_CHECKING:
     from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
@@ -41,55 +40,6 @@ def poll_until_done(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome:
     while (outcome := read_once(hook, watcher)) is None:
         time.sleep(watcher.next_sleep())
     return outcome
-
-
-@dataclass(frozen=True)
-class Wait:
-    """
-    One wait on one run, every setting explicit: what the worker's :class:`RunWatcher` and the trigger
-    (whose kwargs these are) are built from. ``success_states`` are those in force: the task's, else
-    the platform's for this run (:meth:`PipelineHook.success_states`).
-    """
-
-    run: RunRef
-    poll_interval: float
-    deadline: float | None
-    not_found_until: float | None
-    success_states: list[str] | None
-    failure_states: list[str] | None
-    max_unreachable: float | None
-    cancel_on_kill: bool
-
-    def watcher(self, hook: PipelineHook, logger: Any) -> RunWatcher:
-        return RunWatcher(
-            hook.platform,
-            self.run,
-            hook.state_map,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            not_found_until=self.not_found_until,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            logger=logger,
-            max_unreachable=self.max_unreachable,
-            policy=hook,
-        )
-
-    def trigger(
-        self, trigger_class: type[PipelineRunTrigger], conn_id: str, fire_not_before: float | None
-    ) -> PipelineRunTrigger:
-        return trigger_class(
-            conn_id=conn_id,
-            run_ref=self.run,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            not_found_until=self.not_found_until,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            cancel_on_kill=self.cancel_on_kill,
-            fire_not_before=fire_not_before,
-            max_unreachable=self.max_unreachable,
-        )
 
 
 class RunWaiting:
@@ -143,4 +93,6 @@ class RunWaiting:
     def deferral_trigger(self, wait: Wait) -> PipelineRunTrigger:
         """The trigger to defer to now: it watches like ``wait.watcher``, and holds its event for the
         resume guard (:func:`~airflow_provider_pipelines.core.trigger.resume_guard_seconds`)."""
-        return wait.trigger(self.trigger_class, self.conn_id, fire_not_before())
+        return self.trigger_class(
+            conn_id=self.conn_id, fire_not_before=fire_not_before(), **wait.trigger_kwargs()
+        )

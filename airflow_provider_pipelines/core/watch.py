@@ -13,11 +13,14 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_pipelines.core.errors import PipelineApiError, shorten_encoded
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow_provider_pipelines.core.hook import PipelineHook
 
 OutcomeKind = Literal["success", "failed", "timeout", "error"]
 OUTCOME_KINDS: frozenset[str] = frozenset({"success", "failed", "timeout", "error"})
@@ -43,6 +46,44 @@ class WaitOutcome:
         }
 
 
+@dataclass(frozen=True)
+class Wait:
+    """
+    One wait on one run, every setting explicit: the worker's :class:`RunWatcher` is built from it, and
+    its fields are the trigger's kwargs (with the connection id and ``fire_not_before``).
+    ``success_states`` are those in force: the task's, else the platform's for this run
+    (:meth:`PipelineHook.success_states`).
+    """
+
+    run_ref: Mapping[str, Any]
+    poll_interval: float
+    deadline: float | None = None
+    not_found_until: float | None = None
+    success_states: list[str] | None = None
+    failure_states: list[str] | None = None
+    max_unreachable: float | None = None
+    cancel_on_kill: bool = True
+
+    def watcher(self, hook: PipelineHook, logger: Any) -> RunWatcher:
+        """The watcher of this wait, reading states as ``hook`` says (:meth:`PipelineHook.run_state`)."""
+        return RunWatcher(
+            hook.platform,
+            self.run_ref,
+            hook.state_map,
+            poll_interval=self.poll_interval,
+            deadline=self.deadline,
+            not_found_until=self.not_found_until,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            logger=logger,
+            max_unreachable=self.max_unreachable,
+            policy=hook,
+        )
+
+    def trigger_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def overridden_state(
     state_map: StateMap,
     status: RunStatus,
@@ -54,18 +95,6 @@ def overridden_state(
     if success_states is None and failure_states is None:
         return status.state
     return state_map.classify(status.raw_state, success_states, failure_states)
-
-
-class StatePolicy(Protocol):
-    """What a status means for a wait on a run: :meth:`PipelineHook.run_state`."""
-
-    def run_state(
-        self,
-        status: RunStatus,
-        run: Mapping[str, Any],
-        success_states: list[str] | None,
-        failure_states: list[str] | None,
-    ) -> RunState: ...
 
 
 def format_seconds(seconds: float) -> str:
@@ -110,7 +139,7 @@ class RunWatcher:
         logger: Any = None,
         clock: Callable[[], float] = time.time,
         max_unreachable: float | None = None,
-        policy: StatePolicy | None = None,
+        policy: PipelineHook | None = None,
     ) -> None:
         self.platform = platform
         self.run = dict(run)

@@ -17,17 +17,11 @@ from airflow_provider_pipelines.core.start import Attempt, StartOnce, StartUncer
 from airflow_provider_pipelines.core.states import RunStatus
 from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.templating import StructuredTemplates
-from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once
+from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once, wait_deadline
 from airflow_provider_pipelines.core.watch import WaitOutcome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def seconds(value: float | timedelta | None) -> float | None:
-    if value is None:
-        return None
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 DEFAULT_TIMEOUT = timedelta(days=7)
@@ -148,7 +142,8 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
         if not self.wait_for_completion:
             self.forget(context)
             return run["run_id"]
-        deadline = self.wait_deadline(context, started_at)
+        start_date = getattr(context["ti"], "start_date", None)
+        deadline = wait_deadline(started_at, self.timeout, self.execution_timeout, start_date)
         wait = self.wait(
             run, self.poll_interval, deadline, started_at + self.not_found_grace, self.cancel_on_kill
         )
@@ -168,19 +163,6 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
             # Raises: the task resumes in execute_complete.
             self.defer(trigger=self.deferral_trigger(wait), method_name="execute_complete")
         return self.finish(context, outcome)
-
-    def wait_deadline(self, context: Context, started_at: float) -> float | None:
-        """When waiting ends: ``timeout`` after the start, or the task's ``execution_timeout``."""
-        deadlines = []
-        timeout = seconds(self.timeout)
-        if timeout is not None:
-            deadlines.append(started_at + timeout)
-        limit = seconds(self.execution_timeout)
-        start_date = getattr(context["ti"], "start_date", None)
-        if limit is not None and start_date is not None:
-            # A little before Airflow's own timer, so that this wait ends it and cancels the run.
-            deadlines.append(start_date.timestamp() + limit - min(5.0, limit * 0.05))
-        return min(deadlines) if deadlines else None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         ti = context["ti"]
@@ -244,41 +226,6 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
             self.log.info(self.start_log, hook.describe_run(run))
         return run
 
-    def start_once(self, hook: PipelineHook, context: Context) -> StartOnce:
-        """How this operator starts: its start, the platform's look-up, and the waits between them."""
-        spec = self.run_spec()
-        return StartOnce(
-            platform=hook.platform,
-            start=lambda attempt: self.start_run(hook, context, attempt),
-            find=lambda attempt: hook.find_started_run(spec, attempt),
-            grace=self.not_found_grace,
-            interval=max(0.05, min(float(self.poll_interval), self.not_found_grace / 4 or 0.05)),
-            attempts=hook.client.settings.retry.attempts,
-            backoff=hook.client.settings.retry.wait_after,
-            repeat_uncertain=self.repeat_uncertain_starts,
-            check=hook.start_check,
-            log=self.log,
-        )
-
-    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
-        try:
-            return hook.find_run(self.run_spec(), marker)
-        except PipelineApiError as exc:
-            self.log.warning("Could not look for an earlier run: %s", exc)
-            return None
-
-    def remember(self, context: Context, run: RunRef) -> None:
-        context["ti"].xcom_push(key="run_id", value=run["run_id"])
-        if self.reattach_on_retry:
-            RunStore(context, task_marker(context)).set(run)
-
-    def forget(self, context: Context) -> None:
-        if self.reattach_on_retry:
-            RunStore(context, task_marker(context)).delete()
-
-    def retries_left(self, context: Context) -> bool:
-        return try_number(context) <= int(self.retries or 0)
-
     def earlier_run(
         self, hook: PipelineHook, context: Context, store: RunStore, marker: str
     ) -> tuple[RunRef | None, Found]:
@@ -330,3 +277,38 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
                 "Re-attaching to %s started by an earlier try (now %s)", hook.describe_run(run), raw
             )
         return run
+
+    def start_once(self, hook: PipelineHook, context: Context) -> StartOnce:
+        """How this operator starts: its start, the platform's look-up, and the waits between them."""
+        spec = self.run_spec()
+        return StartOnce(
+            platform=hook.platform,
+            start=lambda attempt: self.start_run(hook, context, attempt),
+            find=lambda attempt: hook.find_started_run(spec, attempt),
+            grace=self.not_found_grace,
+            interval=max(0.05, min(float(self.poll_interval), self.not_found_grace / 4 or 0.05)),
+            attempts=hook.client.settings.retry.attempts,
+            backoff=hook.client.settings.retry.wait_after,
+            repeat_uncertain=self.repeat_uncertain_starts,
+            check=hook.start_check,
+            log=self.log,
+        )
+
+    def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
+        try:
+            return hook.find_run(self.run_spec(), marker)
+        except PipelineApiError as exc:
+            self.log.warning("Could not look for an earlier run: %s", exc)
+            return None
+
+    def remember(self, context: Context, run: RunRef) -> None:
+        context["ti"].xcom_push(key="run_id", value=run["run_id"])
+        if self.reattach_on_retry:
+            RunStore(context, task_marker(context)).set(run)
+
+    def forget(self, context: Context) -> None:
+        if self.reattach_on_retry:
+            RunStore(context, task_marker(context)).delete()
+
+    def retries_left(self, context: Context) -> bool:
+        return try_number(context) <= int(self.retries or 0)

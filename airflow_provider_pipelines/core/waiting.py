@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +21,24 @@ if TYPE_CHECKING:
 
 def to_seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def wait_deadline(
+    started_at: float,
+    timeout: float | timedelta | None,
+    execution_timeout: float | timedelta | None,
+    start_date: datetime | None,
+) -> float | None:
+    """When a wait that began at ``started_at`` ends: ``timeout`` after it, or, for a task with an
+    ``execution_timeout`` that started at ``start_date``, a little before Airflow's own timer, so that
+    the wait ends it and cancels the run. None: no end."""
+    deadlines = []
+    if timeout is not None:
+        deadlines.append(started_at + to_seconds(timeout))
+    if execution_timeout is not None and start_date is not None:
+        limit = to_seconds(execution_timeout)
+        deadlines.append(start_date.timestamp() + limit - min(5.0, limit * 0.05))
+    return min(deadlines) if deadlines else None
 
 
 def read_once(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome | None:

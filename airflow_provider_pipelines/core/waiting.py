@@ -61,7 +61,8 @@ def poll_until_done(hook: PipelineHook, watcher: RunWatcher) -> WaitOutcome:
 
 
 class RunWaiting:
-    """Mixed into :class:`PipelineRunOperator` and :class:`PipelineRunSensor` (which set these attributes)."""
+    """Mixed into :class:`PipelineRunOperator` and :class:`PipelineRunSensor` (which set these attributes):
+    the hook, the success policy as this task applies it, and the waits it builds."""
 
     hook_class: ClassVar[type[PipelineHook]]
     trigger_class: ClassVar[type[PipelineRunTrigger]]
@@ -97,6 +98,7 @@ class RunWaiting:
         not_found_until: float | None,
         cancel_on_kill: bool,
     ) -> Wait:
+        """A wait on ``run`` with this task's success and failure states and ``max_unreachable``."""
         return Wait(
             run,
             poll_interval,

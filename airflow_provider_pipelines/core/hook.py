@@ -16,7 +16,8 @@ from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineErr
 from airflow_provider_pipelines.core.plans import Plan, arun_plan, endpoint, returns, run_plan
 from airflow_provider_pipelines.core.settings import ClientConfig, HttpSettings
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
-from airflow_provider_pipelines.core.states import RunStatus, StateMap
+from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.watch import overridden_state
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -170,6 +171,24 @@ class PipelineHook(BaseHook):
         """Continue a failed run from its failed steps (``retry_from_failure``); set ``can_resume``."""
         raise NotImplementedError
         yield  # pragma: no cover
+
+    # -- the success policy: asked by the operator, the sensor and the trigger alike ----------------
+
+    def success_states(self, run: Mapping[str, Any]) -> list[str] | None:
+        """The states that count as success for ``run`` when the task names none; None: the state
+        map's own. A platform whose run kinds end differently says so here (CDAP streaming: RUNNING)."""
+        return None
+
+    def run_state(
+        self,
+        status: RunStatus,
+        run: Mapping[str, Any],
+        success_states: list[str] | None,
+        failure_states: list[str] | None,
+    ) -> RunState:
+        """What ``status`` means for a wait on ``run`` with these success and failure states (the task's,
+        else :meth:`success_states`). Default: :meth:`StateMap.classify` when either is given."""
+        return overridden_state(self.state_map, status, success_states, failure_states)
 
     def describe_run(self, run: Mapping[str, Any]) -> str:
         """The run for a log line, e.g. ``CDAP run 5e1f… of pipeline daily``."""

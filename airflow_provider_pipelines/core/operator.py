@@ -1,4 +1,5 @@
-"""THE run lifecycle: start on the worker, remember the run, wait (poll or defer), conclude."""
+"""THE run lifecycle, in two steps: obtain the run (re-attach, or start once), then wait on it (poll or
+defer) and conclude."""
 
 from __future__ import annotations
 
@@ -6,25 +7,21 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_pipelines.core.compat import AirflowTaskTimeout, BaseOperator, default_deferrable
+from airflow_provider_pipelines.core.compat import AirflowTaskTimeout, default_deferrable
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
+from airflow_provider_pipelines.core.reattach import Found, Reattach, keeps_run, reattach_decision
 from airflow_provider_pipelines.core.run_store import RunStore
 from airflow_provider_pipelines.core.start import Attempt, StartOnce, StartUncertain, new_attempt, reply_lost
-from airflow_provider_pipelines.core.states import RunState
+from airflow_provider_pipelines.core.states import RunStatus
+from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.templating import StructuredTemplates
-from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once
+from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once, wait_deadline
 from airflow_provider_pipelines.core.watch import WaitOutcome
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def seconds(value: float | timedelta | None) -> float | None:
-    if value is None:
-        return None
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 DEFAULT_TIMEOUT = timedelta(days=7)
@@ -36,7 +33,11 @@ def task_marker(context: Context) -> str:
     return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}"
 
 
-class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
+def try_number(context: Context) -> int:
+    return int(getattr(context["ti"], "try_number", 1) or 1)
+
+
+class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
     """
     Base operator: starts one run and, optionally, waits for it to end.
 
@@ -78,7 +79,6 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
     def __init__(
         self,
         *,
-        conn_id: str,
         wait_for_completion: bool = True,
         deferrable: bool = default_deferrable(),
         poll_interval: float = 10.0,
@@ -98,7 +98,6 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
             raise ValueError(f"{self.hook_class.platform} cannot continue a failed run: retry_from_failure")
         if retry_from_failure and not reattach_on_retry:
             raise ValueError("retry_from_failure needs reattach_on_retry: the failed run is kept for it")
-        self.conn_id = conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
@@ -111,7 +110,7 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
         self.repeat_uncertain_starts = repeat_uncertain_starts
         self.retry_from_failure = retry_from_failure
         self.max_unreachable = max_unreachable
-        self._run_ref: RunRef | None = None
+        self._run_ref: RunRef | None = None  # the run on_kill stops
 
     # -- what a platform operator provides ---------------------------------------------------------
 
@@ -127,26 +126,31 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
         """
         raise NotImplementedError
 
-    def persist_links(self, hook: PipelineHook, context: Context) -> None:
-        """Store what the task's extra links need in XCom (the webserver has no connection)."""
-
-    # -- the lifecycle -----------------------------------------------------------------------------
+    # -- the lifecycle: obtain the run, then wait on it --------------------------------------------
 
     def execute(self, context: Context) -> Any:
         executing_since = time.time()
         hook = self.hook
-        marker = task_marker(context)
         self.persist_links(hook, context)
-        run = self.obtain_run(hook, context, marker)
+        run = self.obtain_run(hook, context, task_marker(context))
+        return self.wait_on(hook, context, run, executing_since)
+
+    def wait_on(self, hook: PipelineHook, context: Context, run: RunRef, executing_since: float) -> Any:
+        """Keep the run for later tries, then wait for it to end (unless ``wait_for_completion`` is off)."""
         started_at = time.time()
         self._run_ref = run
         self.remember(context, run)
         if not self.wait_for_completion:
             self.forget(context)
             return run["run_id"]
-        deadline = self.wait_deadline(context, started_at, executing_since)
-        not_found_until = started_at + self.not_found_grace
-        watcher = self.watcher(run, self.poll_interval, deadline, not_found_until)
+        # The task instance's start; this execution's where Airflow does not say (Airflow 2's dag.test).
+        start_date = getattr(context["ti"], "start_date", None)
+        task_started = start_date.timestamp() if start_date is not None else executing_since
+        deadline = wait_deadline(started_at, self.timeout, self.execution_timeout, task_started)
+        wait = self.wait(
+            run, self.poll_interval, deadline, started_at + self.not_found_grace, self.cancel_on_kill
+        )
+        watcher = wait.watcher(hook, self.log)
         if not self.deferrable:
             try:
                 ended = poll_until_done(hook, watcher)
@@ -159,28 +163,9 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
         # here: deferring would only have the trigger fire at once.
         outcome = read_once(hook, watcher)
         if outcome is None:
-            self.defer(  # raises: the task resumes in execute_complete
-                trigger=self.deferral_trigger(
-                    run, self.poll_interval, deadline, not_found_until, self.cancel_on_kill
-                ),
-                method_name="execute_complete",
-            )
+            # Raises: the task resumes in execute_complete.
+            self.defer(trigger=self.deferral_trigger(wait), method_name="execute_complete")
         return self.finish(context, outcome)
-
-    def wait_deadline(self, context: Context, started_at: float, executing_since: float) -> float | None:
-        """When waiting ends: ``timeout`` after the start, or the task's ``execution_timeout`` after the
-        task instance's start (this execution's when Airflow does not say, as Airflow 2's dag.test)."""
-        deadlines = []
-        timeout = seconds(self.timeout)
-        if timeout is not None:
-            deadlines.append(started_at + timeout)
-        limit = seconds(self.execution_timeout)
-        if limit is not None:
-            start_date = getattr(context["ti"], "start_date", None)
-            since = start_date.timestamp() if start_date is not None else executing_since
-            # A little before Airflow's own timer, so that this wait ends it and cancels the run.
-            deadlines.append(since + limit - min(5.0, limit * 0.05))
-        return min(deadlines) if deadlines else None
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         ti = context["ti"]
@@ -189,14 +174,13 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
         return self.finish(context, outcome_from_event(self.hook.platform, event, expected))
 
     def finish(self, context: Context, outcome: WaitOutcome) -> Any:
-        gone = outcome.kind == "error" and outcome.details.get("http_status") == 404
-        # A run that timed out on a platform that cannot stop it is still going: a retry waits on it.
-        still_running = outcome.kind == "timeout" and not self.hook.can_cancel
-        # With retry_from_failure, the next try continues a failed run: it stays in the store for it.
-        resumable = outcome.kind == "failed" and self.retry_from_failure and self.retries_left(context)
-        if (outcome.kind != "error" or gone) and not still_running and not resumable:
-            # The run's story is over (or the run is gone): a later try or clear starts a new run.
-            # After another "error" (the run could not be watched) the next try re-attaches.
+        kept = keeps_run(
+            outcome.kind,
+            outcome.details.get("http_status"),
+            can_cancel=self.hook.can_cancel,
+            resume_failed=self.retry_from_failure and self.retries_left(context),
+        )
+        if not kept:  # the run's story is over (or the run is gone): a later try or clear starts anew
             self._run_ref = None
             self.forget(context)
         return conclude(self.hook, outcome, self.log, cancel_on_timeout=self.cancel_on_kill)
@@ -221,7 +205,7 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
         except PipelineApiError as exc:
             self.log.error("Task killed, and stopping run %s failed: %s", self._run_ref["run_id"], exc)
 
-    # -- starting once, remembering, re-attaching --------------------------------------------------
+    # -- obtaining the run: re-attach, or start once -----------------------------------------------
 
     def obtain_run(self, hook: PipelineHook, context: Context, marker: str) -> RunRef:
         """The run this try waits on: an earlier try's (re-attach), or one it starts, at most once."""
@@ -243,6 +227,58 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
             raise
         if self.start_log:
             self.log.info(self.start_log, hook.describe_run(run))
+        return run
+
+    def earlier_run(
+        self, hook: PipelineHook, context: Context, store: RunStore, marker: str
+    ) -> tuple[RunRef | None, Found]:
+        """
+        The run an earlier try of this task started, and where it was found. The store is read on
+        every try (Airflow may execute a try twice); a start an earlier try noted there without
+        keeping its run (the worker died, or the reply was lost) is resolved by the platform's
+        look-up first. From the second try on, an empty store falls back to the start marker.
+        """
+        run = store.get()
+        if run is None and (attempt := store.get_attempt()) is not None:
+            since = float(attempt.get("sent_at") or 0)
+            run = self.start_once(hook, context).resolve(
+                attempt, "the try that sent it ended first", since=since
+            )
+        if run is not None:
+            return run, Found.STORE
+        if try_number(context) > 1 and (run := self.find_earlier_run(hook, marker)) is not None:
+            return run, Found.MARKER
+        return None, Found.NOTHING
+
+    def reattach(self, hook: PipelineHook, context: Context, store: RunStore, marker: str) -> RunRef | None:
+        """The earlier try's run to wait on, as :func:`~.reattach.reattach_decision` has it; None: start."""
+        run, found = self.earlier_run(hook, context, store, marker)
+        if run is None:
+            return None
+        try:
+            status: RunStatus | None = hook.get_run_status(run)
+        except PipelineApiError as exc:
+            status = None
+            self.log.warning(
+                "Run %s from an earlier try cannot be read now (%s); waiting on it", run["run_id"], exc
+            )
+        decision = reattach_decision(
+            found=found,
+            try_number=try_number(context),
+            state=self.run_state(run, status) if status is not None else None,
+            retry_from_failure=self.retry_from_failure,
+        )
+        raw = status.raw_state if status is not None else None
+        if decision is Reattach.START:
+            self.log.info("Run %s from an earlier try ended %s; starting anew", run["run_id"], raw)
+            return None
+        if decision is Reattach.RESUME:
+            hook.resume_failed_run(run)
+            self.log.info("Continuing %s from its failed steps (it ended %s)", hook.describe_run(run), raw)
+        elif status is not None:
+            self.log.info(
+                "Re-attaching to %s started by an earlier try (now %s)", hook.describe_run(run), raw
+            )
         return run
 
     def start_once(self, hook: PipelineHook, context: Context) -> StartOnce:
@@ -278,64 +314,4 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, BaseOperator):
             RunStore(context, task_marker(context)).delete()
 
     def retries_left(self, context: Context) -> bool:
-        try_number = int(getattr(context["ti"], "try_number", 1) or 1)
-        return try_number <= int(self.retries or 0)
-
-    def reattach(self, hook: PipelineHook, context: Context, store: RunStore, marker: str) -> RunRef | None:
-        """
-        The run an earlier, unfinished try of this task started, if it has not failed.
-
-        The :class:`RunStore` holds the run until the task concludes, so a run found there that
-        completed while no worker watched it is still picked up; it is read on every try. A start an
-        earlier try sent without keeping its run (the worker died, or the reply was lost) is resolved
-        by the platform's look-up first. When the store has nothing on a retry, the run is found by its
-        start marker, and only while it is in progress: a run that already ended may belong to a try
-        that concluded before the task was cleared to run again.
-        """
-        stored = store.get()
-        from_store = stored is not None
-        if stored is None:
-            attempt = store.get_attempt()
-            if attempt is not None:
-                # An earlier start of this task whose run was never kept: resolve it before any new start.
-                stored = self.start_once(hook, context).resolve(
-                    attempt, "the try that sent it ended first", since=float(attempt.get("sent_at") or 0)
-                )
-                from_store = stored is not None
-        if stored is None and (getattr(context["ti"], "try_number", 1) or 1) <= 1:
-            # The store is read on a first try too: Airflow may run a try twice (a deferred task
-            # resumed while the scheduler retried it), and the second execution must not start again.
-            return None
-        run = stored if stored is not None else self.find_earlier_run(hook, marker)
-        if run is None:
-            return None
-        try:
-            status = hook.get_run_status(run)
-        except PipelineApiError as exc:
-            # Not recorded yet (404), or a passing fault: wait on it; the watcher's grace and
-            # transient-error handling decide. Starting anew here could run the job twice.
-            self.log.warning(
-                "Run %s from an earlier try cannot be read now (%s); waiting on it", run["run_id"], exc
-            )
-            return run
-        overrides = self.effective_success_states() is not None or self.failure_states is not None
-        state = (
-            hook.state_map.classify(status.raw_state, self.effective_success_states(), self.failure_states)
-            if overrides
-            else status.state
-        )
-        if state is RunState.FAILED and from_store and self.retry_from_failure:
-            hook.resume_failed_run(run)
-            self.log.info(
-                "Continuing %s from its failed steps (it ended %s)", hook.describe_run(run), status.raw_state
-            )
-            return run
-        if state is RunState.FAILED or (state.terminal and not from_store):
-            self.log.info(
-                "Run %s from an earlier try ended %s; starting anew", run["run_id"], status.raw_state
-            )
-            return None
-        self.log.info(
-            "Re-attaching to %s started by an earlier try (now %s)", hook.describe_run(run), status.raw_state
-        )
-        return run
+        return try_number(context) <= int(self.retries or 0)

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_pipelines.core.compat import BaseSensorOperator, default_deferrable
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
+from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.waiting import RunWaiting, read_once
-from airflow_provider_pipelines.core.watch import RunWatcher
+from airflow_provider_pipelines.core.watch import RunWatcher, Wait
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class PipelineRunSensor(RunWaiting, BaseSensorOperator):
+class PipelineRunSensor(RunWaiting, PipelineTask, BaseSensorOperator):
     """
     Waits until a run reaches a terminal state; fails the task when it ends in failure.
 
@@ -33,7 +34,6 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
     def __init__(
         self,
         *,
-        conn_id: str,
         deferrable: bool = default_deferrable(),
         success_states: list[str] | None = None,
         failure_states: list[str] | None = None,
@@ -41,7 +41,6 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id
         self.deferrable = deferrable
         self.success_states = success_states
         self.failure_states = failure_states
@@ -54,9 +53,13 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
         start = getattr(context["ti"], "start_date", None)
         return start.timestamp() if start is not None else time.time()
 
-    def poke_watcher(self, context: Context) -> RunWatcher:
+    def sensor_wait(self, context: Context, deadline: float | None) -> Wait:
+        """The sensor's wait: it does not own the run, so it never cancels it."""
         not_found_until = self._first_start(context) + self.not_found_grace
-        return self.watcher(self.run_ref(), float(self.poke_interval), None, not_found_until)
+        return self.wait(self.run_ref(), float(self.poke_interval), deadline, not_found_until, False)
+
+    def poke_watcher(self, context: Context) -> RunWatcher:
+        return self.sensor_wait(context, None).watcher(self.hook, self.log)
 
     def poke(self, context: Context) -> bool:
         outcome = read_once(self.hook, self.poke_watcher(context))
@@ -66,19 +69,15 @@ class PipelineRunSensor(RunWaiting, BaseSensorOperator):
         return True
 
     def execute(self, context: Context) -> Any:
+        self.persist_links(self.hook, context)
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):
             return None
         timeout = float(self.timeout) if self.timeout is not None else None
+        deadline = time.time() + timeout if timeout is not None else None
         self.defer(
-            trigger=self.deferral_trigger(
-                self.run_ref(),
-                float(self.poke_interval),
-                deadline=time.time() + timeout if timeout is not None else None,
-                not_found_until=self._first_start(context) + self.not_found_grace,
-                cancel_on_kill=False,
-            ),
+            trigger=self.deferral_trigger(self.sensor_wait(context, deadline)),
             method_name="execute_complete",
         )
 

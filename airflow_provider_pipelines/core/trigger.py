@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from airflow_provider_pipelines.core.compat import AIRFLOW_3, BaseTrigger, TriggerEvent, conf
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
-from airflow_provider_pipelines.core.watch import RunWatcher, WaitOutcome
+from airflow_provider_pipelines.core.watch import RunWatcher, Wait, WaitOutcome
 
 # Seconds beyond the worker's heartbeat interval: its exit and the scheduler's loops. One second was
 # not enough: in CI the report of a deferral's exit reached the scheduler 6.2 s after it.
@@ -62,7 +62,8 @@ class PipelineRunTrigger(BaseTrigger):
     :param poll_interval: seconds between status reads.
     :param deadline: epoch seconds; None waits without limit.
     :param not_found_until: epoch seconds until which a 404 is read as "not visible yet".
-    :param success_states: platform states counting as success, replacing the platform's own.
+    :param success_states: platform states counting as success, replacing the platform's own; None:
+        the platform's for this run (:meth:`PipelineHook.success_states`).
     :param failure_states: platform states counting as failure, in addition to the platform's.
     :param cancel_on_kill: cancel the remote run when a user kills the deferred task.
     :param max_unreachable: seconds of nothing but transient errors after which the wait ends.
@@ -92,51 +93,39 @@ class PipelineRunTrigger(BaseTrigger):
         self.deadline = deadline
         self.not_found_until = not_found_until
         self.success_states = (
-            list(success_states) if success_states is not None else self.default_success_states()
+            list(success_states) if success_states is not None else self.hook.success_states(self.run_ref)
         )
         self.failure_states = list(failure_states) if failure_states is not None else None
         self.cancel_on_kill = cancel_on_kill
         self.fire_not_before = fire_not_before
         self.max_unreachable = max_unreachable
 
-    def default_success_states(self) -> list[str] | None:
-        """The platform's success states for this run when the caller gave none (None: the state map's)."""
-        return None
-
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "conn_id": self.conn_id,
-                "run_ref": self.run_ref,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "not_found_until": self.not_found_until,
-                "success_states": self.success_states,
-                "failure_states": self.failure_states,
-                "cancel_on_kill": self.cancel_on_kill,
-                "fire_not_before": self.fire_not_before,
-                "max_unreachable": self.max_unreachable,
-            },
-        )
+        kwargs = {
+            "conn_id": self.conn_id,
+            **self.wait().trigger_kwargs(),
+            "fire_not_before": self.fire_not_before,
+        }
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     @cached_property
     def hook(self) -> PipelineHook:
         return self.hook_class(conn_id=self.conn_id)
 
-    def watcher(self) -> RunWatcher:
-        return RunWatcher(
-            self.hook.platform,
+    def wait(self) -> Wait:
+        return Wait(
             self.run_ref,
-            self.hook.state_map,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            not_found_until=self.not_found_until,
-            success_states=self.success_states,
-            failure_states=self.failure_states,
-            logger=self.log,
-            max_unreachable=self.max_unreachable,
+            self.poll_interval,
+            self.deadline,
+            self.not_found_until,
+            self.success_states,
+            self.failure_states,
+            self.max_unreachable,
+            self.cancel_on_kill,
         )
+
+    def watcher(self) -> RunWatcher:
+        return self.wait().watcher(self.hook, self.log)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Exactly one event, whatever happens: a failure while watching is an ``error`` event."""

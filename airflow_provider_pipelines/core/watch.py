@@ -13,11 +13,14 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_pipelines.core.errors import PipelineApiError, shorten_encoded
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+
+if TYPE_CHECKING:
+    from airflow_provider_pipelines.core.hook import PipelineHook
 
 OutcomeKind = Literal["success", "failed", "timeout", "error"]
 OUTCOME_KINDS: frozenset[str] = frozenset({"success", "failed", "timeout", "error"})
@@ -41,6 +44,57 @@ class WaitOutcome:
             "message": shorten_encoded(self.message),
             "details": dict(self.details),
         }
+
+
+@dataclass(frozen=True)
+class Wait:
+    """
+    One wait on one run, every setting explicit: the worker's :class:`RunWatcher` is built from it, and
+    its fields are the trigger's kwargs (with the connection id and ``fire_not_before``).
+    ``success_states`` are those in force: the task's, else the platform's for this run
+    (:meth:`PipelineHook.success_states`).
+    """
+
+    run_ref: Mapping[str, Any]
+    poll_interval: float
+    deadline: float | None = None
+    not_found_until: float | None = None
+    success_states: list[str] | None = None
+    failure_states: list[str] | None = None
+    max_unreachable: float | None = None
+    cancel_on_kill: bool = True
+
+    def watcher(self, hook: PipelineHook, logger: Any) -> RunWatcher:
+        """The watcher of this wait, reading states as ``hook`` says (:meth:`PipelineHook.run_state`)."""
+        return RunWatcher(
+            hook.platform,
+            self.run_ref,
+            hook.state_map,
+            poll_interval=self.poll_interval,
+            deadline=self.deadline,
+            not_found_until=self.not_found_until,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            logger=logger,
+            max_unreachable=self.max_unreachable,
+            policy=hook,
+        )
+
+    def trigger_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def overridden_state(
+    state_map: StateMap,
+    status: RunStatus,
+    success_states: list[str] | None,
+    failure_states: list[str] | None,
+) -> RunState:
+    """``status`` as the platform reads it, or with the task's success and failure states applied
+    (:meth:`StateMap.classify`): what :meth:`PipelineHook.run_state` does unless a platform says more."""
+    if success_states is None and failure_states is None:
+        return status.state
+    return state_map.classify(status.raw_state, success_states, failure_states)
 
 
 def format_seconds(seconds: float) -> str:
@@ -67,6 +121,8 @@ class RunWatcher:
     :param failure_states: platform states that count as failure, in addition to the platform's.
     :param max_unreachable: seconds of nothing but transient errors (5xx, 429, connection errors,
         timeouts) after which waiting ends with an ``error`` outcome; None: no limit.
+    :param policy: what a status means for this run (the platform's hook); None: the state map's
+        reading with ``success_states`` and ``failure_states`` (:func:`overridden_state`).
     """
 
     def __init__(
@@ -83,6 +139,7 @@ class RunWatcher:
         logger: Any = None,
         clock: Callable[[], float] = time.time,
         max_unreachable: float | None = None,
+        policy: PipelineHook | None = None,
     ) -> None:
         self.platform = platform
         self.run = dict(run)
@@ -100,6 +157,7 @@ class RunWatcher:
         self.transient_errors = 0
         self.max_unreachable = max_unreachable
         self.unreachable_since: float | None = None
+        self.policy = policy
 
     @property
     def label(self) -> str:
@@ -109,9 +167,10 @@ class RunWatcher:
         return format_seconds(self.clock() - self.started)
 
     def classify(self, status: RunStatus) -> RunState:
-        if self.success_states is None and self.failure_states is None:
-            return status.state
-        return self.state_map.classify(status.raw_state, self.success_states, self.failure_states)
+        """What ``status`` means for this wait: the one reading, shared with re-attaching."""
+        if self.policy is not None:
+            return self.policy.run_state(status, self.run, self.success_states, self.failure_states)
+        return overridden_state(self.state_map, status, self.success_states, self.failure_states)
 
     def expired(self) -> WaitOutcome | None:
         if self.deadline is None or self.clock() < self.deadline:

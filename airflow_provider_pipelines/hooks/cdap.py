@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, BearerTokenAuth
@@ -20,10 +20,12 @@ from airflow_provider_pipelines.core.replies import (
 )
 from airflow_provider_pipelines.core.settings import as_bool
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.urls import url_path
+from airflow_provider_pipelines.links.cdap import CdapPipelineLink
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
+    from airflow.sdk import Connection, Context
 
 PipelineType = Literal["batch", "streaming"]
 
@@ -75,11 +77,6 @@ def runtime_arg_text(key: Any, value: Any) -> str:
         except ValueError as exc:  # a structure that contains itself
             raise ValueError(f"CDAP runtime argument {str(key)!r} cannot be written as JSON: {exc}") from None
     return str(value)
-
-
-def default_success_states(pipeline_type: str) -> list[str] | None:
-    """Streaming pipelines never complete: for them, a run that is RUNNING has succeeded in starting."""
-    return ["RUNNING"] if pipeline_type == "streaming" else None
 
 
 class CdapHook(PipelineHook):
@@ -288,6 +285,10 @@ class CdapHook(PipelineHook):
     def describe_run(self, run: Mapping[str, Any]) -> str:
         return f"CDAP run {run['run_id']} of pipeline {run.get('pipeline_name')}"
 
+    def success_states(self, run: Mapping[str, Any]) -> list[str] | None:
+        """Streaming pipelines never complete: for them, a run that is RUNNING has succeeded in starting."""
+        return ["RUNNING"] if run.get("pipeline_type", "batch") == "streaming" else None
+
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
         record = yield from self.get_run_plan(*self._identity(run))
         raw = str(record.get("status") or "")
@@ -324,3 +325,52 @@ def runtime_args_of(record: Mapping[str, Any]) -> dict[str, Any]:
     except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+# -- what CDAP tasks act on: declared once for the start and stop operators and the sensor ------------
+
+
+class CdapPipelineTask(PipelineTask):
+    """
+    A task on one CDAP pipeline: ``pipeline_name``, ``namespace``, ``pipeline_type`` (``batch`` or
+    ``streaming``, checked when the DAG is parsed) and ``cdap_conn_id``. The pipeline's page in the
+    CDAP UI is pushed for the task's link.
+    """
+
+    hook_class: ClassVar[type[PipelineHook]] = CdapHook
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        namespace: str = "default",
+        pipeline_type: str = "batch",
+        cdap_conn_id: str = CdapHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=cdap_conn_id, **kwargs)
+        program(pipeline_type)
+        self.pipeline_name = pipeline_name
+        self.namespace = namespace
+        self.pipeline_type = pipeline_type
+        self.cdap_conn_id = cdap_conn_id
+
+    def pipeline_run(self, run_id: str) -> RunRef:
+        """A run of this pipeline."""
+        return CdapHook.run_ref(self.pipeline_name, run_id, self.namespace, self.pipeline_type)
+
+    def persist_links(self, hook: PipelineHook, context: Context) -> None:
+        assert isinstance(hook, CdapHook)
+        url = hook.pipeline_ui_url(self.pipeline_name, self.namespace)
+        context["ti"].xcom_push(key=CdapPipelineLink.url_key, value=url)
+
+
+class CdapPipelineRunTask(CdapPipelineTask):
+    """A task on one run (``run_id``) of a CDAP pipeline: the stop operator's and the sensor's."""
+
+    def __init__(self, *, run_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+
+    def run_ref(self) -> RunRef:
+        return self.pipeline_run(self.run_id)

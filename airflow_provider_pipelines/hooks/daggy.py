@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.connection_types import DAGGY_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
@@ -16,6 +16,7 @@ from airflow_provider_pipelines.core.plans import ApiCall, Plan, endpoint, get_c
 from airflow_provider_pipelines.core.replies import reply_int, reply_mapping, reply_records
 from airflow_provider_pipelines.core.settings import HttpSettings
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.urls import url_path
 
 if TYPE_CHECKING:
@@ -301,3 +302,28 @@ class DaggyHook(PipelineHook):
             if str(r.get("tag") or "").endswith(suffix) and (number := run_number(r.get("runID"))) is not None
         ]
         return self.run_ref(max(numbers)) if numbers else None
+
+
+# -- what Daggy tasks act on: declared once for the operators and the sensor ----------------------------
+
+
+class DaggyTask(PipelineTask):
+    """A task on Daggy: ``daggy_conn_id``."""
+
+    hook_class: ClassVar[type[PipelineHook]] = DaggyHook
+
+    def __init__(self, *, daggy_conn_id: str = DaggyHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(conn_id=daggy_conn_id, **kwargs)
+        self.daggy_conn_id = daggy_conn_id
+
+
+class DaggyRunTask(DaggyTask):
+    """A task on one Daggy run (``run_id``, the ``runID``): the re-queue and kill operators' and the
+    sensor's."""
+
+    def __init__(self, *, run_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+
+    def run_ref(self) -> RunRef:
+        return DaggyHook.run_ref(self.run_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.connection_types import ENOS_CONNECTION
 from airflow_provider_pipelines.core.apim_auth import ApimAuth
@@ -16,6 +16,7 @@ from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoi
 from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, reply_int, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.urls import url_path, where
 
 if TYPE_CHECKING:
@@ -103,6 +104,16 @@ def flow_instance_missing(error: PipelineApiError) -> bool:
 def flow_instance_id(flow_id: int | str, trigger_time_ms: int) -> str:
     """The id EnOS gives the instance a trigger creates (inferred from the documented example)."""
     return f"{int(flow_id)}-{datetime.fromtimestamp(trigger_time_ms / 1000, tz=UTC):%Y%m%d%H%M%S}"
+
+
+def streaming_target(run: Mapping[str, Any]) -> str:
+    """The status a streaming run ref waits for (:meth:`EnosHook.streaming_ref`)."""
+    return str(run.get("target") or "RUNNING").upper()
+
+
+def settling(run: Mapping[str, Any]) -> bool:
+    """Whether a streaming start is still within its ``start_grace`` (the list may show the old status)."""
+    return run.get("settle_until") is not None and time.time() < float(run["settle_until"])
 
 
 def flow_status_name(status: Any) -> str:
@@ -427,15 +438,45 @@ class EnosHook(PipelineHook):
         return {"run_id": str(instance_id), "kind": "flow"}
 
     def streaming_state(self, raw: str, run: Mapping[str, Any]) -> RunState:
-        target = str(run.get("target") or "RUNNING").upper()
-        settling = run.get("settle_until") is not None and time.time() < float(run["settle_until"])
+        target = streaming_target(run)
         if raw == target or (target == "STOPPED" and raw == "PUBLISHED"):
             return RunState.SUCCESS
         if raw not in STREAMING_STATUSES:
             return RunState.UNKNOWN
         if target == "RUNNING" and raw in ("STOPPED", "PUBLISHED") and run.get("settle_until") is not None:
-            return RunState.PENDING if settling else RunState.FAILED
+            return RunState.PENDING if settling(run) else RunState.FAILED
         return RunState.RUNNING
+
+    def success_states(self, run: Mapping[str, Any]) -> list[str] | None:
+        """A streaming pipeline's target status (STOPPED or PUBLISHED for a stop); a flow's, the map's."""
+        if run.get("kind") != "streaming":
+            return None
+        target = streaming_target(run)
+        return [target, "PUBLISHED"] if target == "STOPPED" else [target]
+
+    def run_state(
+        self,
+        status: RunStatus,
+        run: Mapping[str, Any],
+        success_states: list[str] | None,
+        failure_states: list[str] | None,
+    ) -> RunState:
+        """
+        A flow instance's status as on every platform. A streaming pipeline's statuses are not ends:
+        ``success_states`` replace the target status (which is then one more status to wait through),
+        and ``failure_states`` end the wait as a failure, except while a start settles (``start_grace``),
+        when, like STOPPED and PUBLISHED, they mean that the start has not shown yet.
+        """
+        if run.get("kind") != "streaming":
+            return super().run_state(status, run, success_states, failure_states)
+        raw = status.raw_state.upper()
+        if success_states is not None and raw in {state.upper() for state in success_states}:
+            return RunState.SUCCESS
+        if failure_states is not None and raw in {state.upper() for state in failure_states}:
+            return RunState.PENDING if settling(run) else RunState.FAILED
+        if success_states is not None and status.state is RunState.SUCCESS:
+            return RunState.RUNNING
+        return status.state
 
     def run_status_plan(self, run: Mapping[str, Any]) -> Plan[RunStatus]:
         if run.get("kind") == "streaming":
@@ -518,3 +559,25 @@ class EnosHook(PipelineHook):
                     if line.strip()
                 )
         return lines or [f"flow instance {run['run_id']} ended {flow_status_name(instance.get('status'))}"]
+
+
+# -- what EnOS tasks act on: declared once for the operators and the sensors ----------------------------
+
+
+class EnosTask(PipelineTask):
+    """A task on EnOS: ``enos_conn_id``."""
+
+    hook_class: ClassVar[type[PipelineHook]] = EnosHook
+
+    def __init__(self, *, enos_conn_id: str = EnosHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(conn_id=enos_conn_id, **kwargs)
+        self.enos_conn_id = enos_conn_id
+
+
+class EnosPipelineTask(EnosTask):
+    """A task on one stream processing pipeline (``pipeline_id``): the start, stop and pause operators'
+    and the streaming sensor's."""
+
+    def __init__(self, *, pipeline_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.connection_types import FLOWENGINE_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, headers_extra
@@ -15,7 +16,13 @@ from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoi
 from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.urls import url_path
+
+try:
+    from airflow.exceptions import AirflowProviderDeprecationWarning as ProviderDeprecationWarning
+except ImportError:  # pragma: no cover - every Airflow this provider supports has it
+    ProviderDeprecationWarning = DeprecationWarning  # type: ignore[misc,assignment]
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -542,3 +549,55 @@ class FlowEngineHook(PipelineHook):
                 f"the start reply named no run and the history shows {found}",
             )
         return new[0]
+
+
+# -- what FlowEngine tasks act on: declared once for the operators and the sensor -----------------------
+
+# The earlier names of success_states and failure_states, still taken (with a deprecation warning).
+STATUS_ALIASES = {"success_statuses": "success_states", "failure_statuses": "failure_states"}
+
+
+class FlowEngineTask(PipelineTask):
+    """A task on FlowEngine: ``flowengine_conn_id``."""
+
+    hook_class: ClassVar[type[PipelineHook]] = FlowEngineHook
+
+    def __init__(self, *, flowengine_conn_id: str = FlowEngineHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(conn_id=flowengine_conn_id, **kwargs)
+        self.flowengine_conn_id = flowengine_conn_id
+
+
+class FlowEngineWaitingTask(FlowEngineTask):
+    """A FlowEngine task that waits on a run. ``success_statuses`` and ``failure_statuses`` are
+    deprecated names of ``success_states`` and ``failure_states``: they still work, with a warning
+    (``success_states`` wins when both are given)."""
+
+    def __init__(
+        self,
+        *,
+        success_statuses: list[str] | None = None,
+        failure_statuses: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        for alias, value in (("success_statuses", success_statuses), ("failure_statuses", failure_statuses)):
+            if value is not None:
+                warnings.warn(
+                    f"FlowEngine: {alias} is deprecated, use {STATUS_ALIASES[alias]}",
+                    ProviderDeprecationWarning,
+                    stacklevel=2,
+                )
+            kwargs.setdefault(STATUS_ALIASES[alias], value)
+        super().__init__(**kwargs)
+
+
+class FlowEngineRunTask(FlowEngineWaitingTask):
+    """A task on one run of a pipeline (``pipeline_id``, ``run_id``): the resume operator's and the
+    sensor's."""
+
+    def __init__(self, *, pipeline_id: int | str, run_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.run_id = run_id
+
+    def run_ref(self) -> RunRef:
+        return FlowEngineHook.run_ref(self.pipeline_id, self.run_id)

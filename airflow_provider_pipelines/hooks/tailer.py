@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_pipelines.connection_types import TAILER_CONNECTION
 from airflow_provider_pipelines.core.auth import Auth
@@ -20,6 +20,7 @@ from airflow_provider_pipelines.core.plans import ApiCall, Expect, Plan, endpoin
 from airflow_provider_pipelines.core.replies import reply_http_status, reply_id, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
+from airflow_provider_pipelines.core.task import PipelineTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -441,3 +442,46 @@ class TailerHook(PipelineHook):
         return returns(
             [f"Tailer {run['configuration_type']} {run['configuration_id']} ({run['environment']})", *shown]
         )
+
+
+# -- what Tailer tasks act on: declared once for the operators and the sensors --------------------------
+
+# The templated fields that name a configuration, in every Tailer task.
+JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
+
+
+class TailerConfigurationTask(PipelineTask):
+    """
+    A task on one Tailer configuration: ``account``, ``environment``, ``configuration_type``,
+    ``configuration_id`` and ``tailer_conn_id``. Its job (:meth:`job`) is the configuration as the
+    API knows it (:func:`job_identity`).
+    """
+
+    hook_class: ClassVar[type[PipelineHook]] = TailerHook
+    template_fields: Sequence[str] = JOB_FIELDS
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        environment: str,
+        configuration_type: str,
+        configuration_id: str,
+        tailer_conn_id: str = TailerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=tailer_conn_id, **kwargs)
+        self.account = account
+        self.environment = environment
+        self.configuration_type = configuration_type
+        self.configuration_id = configuration_id
+        self.tailer_conn_id = tailer_conn_id
+
+    def job(self) -> dict[str, str]:
+        """The job as the API knows it: a table-to-table id gets its ``_<ENVIRONMENT>`` suffix."""
+        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
+
+    def job_and_id(self, job_id: str | None) -> tuple[dict[str, str], str | None]:
+        """The job, and ``job_id`` or the configuration type's default job (None: the type has none)."""
+        job = self.job()
+        return job, job_id or default_job_id(job["configuration_type"], job["configuration_id"])

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.cdap import (
     MARKER_ARG,
     CdapHook,
-    default_success_states,
-    program,
+    CdapPipelineRunTask,
+    CdapPipelineTask,
     runtime_arg_text,
 )
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class CdapStartPipelineOperator(PipelineRunOperator):
+class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
     """
     Start a CDAP / Cloud Data Fusion pipeline run and wait for it to end.
 
@@ -59,38 +58,15 @@ class CdapStartPipelineOperator(PipelineRunOperator):
     template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args")
     template_fields_renderers = {"runtime_args": "json"}
     operator_extra_links = (CdapPipelineLink(),)
-    hook_class = CdapHook
     trigger_class = CdapPipelineRunTrigger
 
-    def __init__(
-        self,
-        *,
-        pipeline_name: str,
-        namespace: str = "default",
-        runtime_args: dict[str, Any] | None = None,
-        pipeline_type: str = "batch",
-        cdap_conn_id: str = CdapHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(conn_id=cdap_conn_id, **kwargs)
-        program(pipeline_type)
+    def __init__(self, *, runtime_args: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         if isinstance(runtime_args, Mapping):
             for key, value in runtime_args.items():
                 if value is None:
                     runtime_arg_text(key, value)  # raises, naming the key
-        self.pipeline_name = pipeline_name
-        self.namespace = namespace
         self.runtime_args = runtime_args
-        self.pipeline_type = pipeline_type
-        self.cdap_conn_id = cdap_conn_id
-
-    def default_success_states(self) -> list[str] | None:
-        return default_success_states(self.pipeline_type)
-
-    def persist_links(self, hook: PipelineHook, context: Context) -> None:
-        assert isinstance(hook, CdapHook)
-        url = hook.pipeline_ui_url(self.pipeline_name, self.namespace)
-        context["ti"].xcom_push(key=CdapPipelineLink.url_key, value=url)
 
     def run_spec(self) -> dict[str, Any]:
         return {
@@ -102,11 +78,12 @@ class CdapStartPipelineOperator(PipelineRunOperator):
     def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, CdapHook)
         args = {**(self.runtime_args or {}), MARKER_ARG: attempt["marker"]}
-        run_id = hook.start_pipeline(self.pipeline_name, self.namespace, args, self.pipeline_type)
-        return hook.run_ref(self.pipeline_name, run_id, self.namespace, self.pipeline_type)
+        return self.pipeline_run(
+            hook.start_pipeline(self.pipeline_name, self.namespace, args, self.pipeline_type)
+        )
 
 
-class CdapStopPipelineOperator(BaseOperator):
+class CdapStopPipelineOperator(CdapPipelineRunTask):
     """
     Stop one run of a CDAP / Cloud Data Fusion pipeline (the run-level stop: only that run).
 
@@ -119,27 +96,9 @@ class CdapStopPipelineOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
 
-    def __init__(
-        self,
-        *,
-        pipeline_name: str,
-        run_id: str,
-        namespace: str = "default",
-        pipeline_type: str = "batch",
-        cdap_conn_id: str = CdapHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        program(pipeline_type)
-        self.pipeline_name = pipeline_name
-        self.run_id = run_id
-        self.namespace = namespace
-        self.pipeline_type = pipeline_type
-        self.cdap_conn_id = cdap_conn_id
-
     def execute(self, context: Context) -> str:
         hook = CdapHook(cdap_conn_id=self.cdap_conn_id)
-        ref = hook.run_ref(self.pipeline_name, self.run_id, self.namespace, self.pipeline_type)
+        ref = self.run_ref()
         # A run already stopping or over (CDAP answers 400, or a repeat after a lost reply) is stopped.
         already = hook.cancel_run(ref)
         if already is None:

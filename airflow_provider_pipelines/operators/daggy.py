@@ -7,13 +7,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
-from airflow_provider_pipelines.hooks.daggy import FAILED_TASK_STATES, DaggyHook, tag_with_marker
+from airflow_provider_pipelines.hooks.daggy import (
+    FAILED_TASK_STATES,
+    DaggyHook,
+    DaggyRunTask,
+    DaggyTask,
+    tag_with_marker,
+)
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
 
 if TYPE_CHECKING:
@@ -40,7 +45,7 @@ def daggy_parameter_names(dag_spec: Any) -> list[str]:
     return [str(name) for name in params] if isinstance(params, Mapping) else []
 
 
-class DaggySubmitDagOperator(PipelineRunOperator):
+class DaggySubmitDagOperator(DaggyTask, PipelineRunOperator):
     """
     Submit a DAG to Daggy and wait for its run to end.
 
@@ -67,21 +72,12 @@ class DaggySubmitDagOperator(PipelineRunOperator):
 
     template_fields: Sequence[str] = ("dag_spec",)
     template_fields_renderers = {"dag_spec": "json"}
-    hook_class = DaggyHook
     trigger_class = DaggyRunTrigger
 
-    def __init__(
-        self,
-        *,
-        dag_spec: Mapping[str, Any] | str,
-        validate: bool = True,
-        daggy_conn_id: str = DaggyHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(conn_id=daggy_conn_id, **kwargs)
+    def __init__(self, *, dag_spec: Mapping[str, Any] | str, validate: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.dag_spec = dag_spec
         self.validate = validate
-        self.daggy_conn_id = daggy_conn_id
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         names = daggy_parameter_names(self.dag_spec)
@@ -116,16 +112,10 @@ class DaggySubmitDagOperator(PipelineRunOperator):
         return hook.run_ref(hook.submit_dag(spec))
 
 
-class _DaggyRequeueOperator(PipelineRunOperator):
+class _DaggyRequeueOperator(DaggyRunTask, PipelineRunOperator):
     """Re-queue part of an errored or killed run, then (optionally) wait for the run to end."""
 
-    hook_class = DaggyHook
     trigger_class = DaggyRunTrigger
-
-    def __init__(self, *, run_id: int | str, daggy_conn_id: str = DaggyHook.default_conn_name, **kwargs: Any):
-        super().__init__(conn_id=daggy_conn_id, **kwargs)
-        self.run_id = run_id
-        self.daggy_conn_id = daggy_conn_id
 
     def run_spec(self) -> dict[str, Any]:
         return {"run_id": self.run_id}
@@ -140,7 +130,7 @@ class _DaggyRequeueOperator(PipelineRunOperator):
     def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, DaggyHook)
         self.requeue(hook)
-        return hook.run_ref(self.run_id)
+        return self.run_ref()
 
     def find_earlier_run(self, hook: PipelineHook, marker: str) -> RunRef | None:
         return None
@@ -193,7 +183,7 @@ class DaggyRequeueTaskOperator(_DaggyRequeueOperator):
             self.log.info("Task %s of Daggy run %s is %s: not re-queued", self.task_name, self.run_id, state)
 
 
-class DaggyKillRunOperator(BaseOperator):
+class DaggyKillRunOperator(DaggyRunTask):
     """
     Kill a Daggy run (``DELETE /v1/dagrun/{run_id}``).
 
@@ -203,14 +193,9 @@ class DaggyKillRunOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("run_id",)
 
-    def __init__(self, *, run_id: int | str, daggy_conn_id: str = DaggyHook.default_conn_name, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.run_id = run_id
-        self.daggy_conn_id = daggy_conn_id
-
     def execute(self, context: Context) -> int:
         hook = DaggyHook(daggy_conn_id=self.daggy_conn_id)
-        ref = hook.run_ref(self.run_id)
+        ref = self.run_ref()
         # A run already over (a repeat after a lost reply included) needs no kill.
         already = hook.cancel_run(ref)
         if already is None:
@@ -220,7 +205,7 @@ class DaggyKillRunOperator(BaseOperator):
         return int(self.run_id)
 
 
-class DaggyKillTaskOperator(BaseOperator):
+class DaggyKillTaskOperator(DaggyRunTask):
     """
     Kill one task of a Daggy run (``DELETE /v1/dagrun/{run_id}/task/{task_name}``).
 
@@ -231,18 +216,9 @@ class DaggyKillTaskOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("run_id", "task_name")
 
-    def __init__(
-        self,
-        *,
-        run_id: int | str,
-        task_name: str,
-        daggy_conn_id: str = DaggyHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, task_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.run_id = run_id
         self.task_name = task_name
-        self.daggy_conn_id = daggy_conn_id
 
     def execute(self, context: Context) -> str:
         hook = DaggyHook(daggy_conn_id=self.daggy_conn_id)

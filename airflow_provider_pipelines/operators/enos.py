@@ -5,25 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
-from airflow_provider_pipelines.hooks.enos import CANNOT_START, EnosHook
+from airflow_provider_pipelines.hooks.enos import CANNOT_START, EnosHook, EnosPipelineTask, EnosTask
 from airflow_provider_pipelines.triggers.enos import EnosFlowInstanceTrigger, EnosStreamingPipelineTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-def refuse_state_overrides(kwargs: dict[str, Any]) -> None:
-    """Streaming tasks wait for a target status in the pipeline list; the flow status names do not apply."""
-    if kwargs.get("success_states") is not None or kwargs.get("failure_states") is not None:
-        raise ValueError("streaming pipeline tasks take no success_states / failure_states: see start_grace")
-
-
-class EnosStartStreamingPipelineOperator(PipelineRunOperator):
+class EnosStartStreamingPipelineOperator(EnosPipelineTask, PipelineRunOperator):
     """
     Start an EnOS stream processing pipeline and wait until the pipeline list shows it RUNNING.
 
@@ -40,39 +33,37 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
     :param if_running: what to do when EnOS refuses the start because the pipeline is already
         starting or running (code 61165): ``"attach"`` (default) follows it, ``"fail"`` fails the task.
     :param enos_conn_id: the EnOS connection (default ``enos_default``).
+    :param success_states: pipeline statuses that end the wait in success, replacing RUNNING (which is
+        then waited through like any other status), e.g. ``["RUNNING", "PAUSED"]``.
+    :param failure_states: pipeline statuses that fail the task, besides STOPPED and PUBLISHED once
+        ``start_grace`` has passed; within it they too mean "not started yet".
 
     Plus ``deferrable``, ``poll_interval``, ``timeout``, ``cancel_on_kill``, ``reattach_on_retry``.
     """
 
     template_fields: Sequence[str] = ("pipeline_id", "resource_config")
-    hook_class = EnosHook
     trigger_class = EnosStreamingPipelineTrigger
 
     def __init__(
         self,
         *,
-        pipeline_id: str,
         execution_mode: str = "standalone",
         kafka_rate: int = 1000,
         resource_config: Mapping[str, Any] | None = None,
         wait_for_running: bool = True,
         start_grace: float = 60.0,
         if_running: str = "attach",
-        enos_conn_id: str = EnosHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        refuse_state_overrides(kwargs)
         if if_running not in ("attach", "fail"):
             raise ValueError(f"if_running must be 'attach' or 'fail', not {if_running!r}")
         kwargs.setdefault("wait_for_completion", wait_for_running)
-        super().__init__(conn_id=enos_conn_id, **kwargs)
-        self.pipeline_id = pipeline_id
+        super().__init__(**kwargs)
         self.execution_mode = execution_mode
         self.kafka_rate = kafka_rate
         self.resource_config = resource_config
         self.start_grace = start_grace
         self.if_running = if_running
-        self.enos_conn_id = enos_conn_id
 
     def run_spec(self) -> dict[str, Any]:
         return {"pipeline_id": self.pipeline_id, "action": "start", "start_grace": self.start_grace}
@@ -96,33 +87,27 @@ class EnosStartStreamingPipelineOperator(PipelineRunOperator):
         return None
 
 
-class EnosStopStreamingPipelineOperator(PipelineRunOperator):
+class EnosStopStreamingPipelineOperator(EnosPipelineTask, PipelineRunOperator):
     """
-    Stop an EnOS stream processing pipeline (from RUNNING or PAUSED) and wait until it shows STOPPED.
+    Stop an EnOS stream processing pipeline (from RUNNING or PAUSED) and wait until it shows STOPPED
+    (or PUBLISHED).
 
     :param pipeline_id: the pipeline. Templated.
     :param wait_for_stopped: wait until STOPPED (default True).
     :param enos_conn_id: the EnOS connection (default ``enos_default``).
+    :param success_states: pipeline statuses that end the wait in success, replacing STOPPED and
+        PUBLISHED (which are then waited through like any other status).
+    :param failure_states: pipeline statuses that fail the task (by default none does: the task
+        waits until ``timeout``).
     """
 
     template_fields: Sequence[str] = ("pipeline_id",)
-    hook_class = EnosHook
     trigger_class = EnosStreamingPipelineTrigger
 
-    def __init__(
-        self,
-        *,
-        pipeline_id: str,
-        wait_for_stopped: bool = True,
-        enos_conn_id: str = EnosHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        refuse_state_overrides(kwargs)
+    def __init__(self, *, wait_for_stopped: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("wait_for_completion", wait_for_stopped)
         kwargs.setdefault("cancel_on_kill", False)
-        super().__init__(conn_id=enos_conn_id, **kwargs)
-        self.pipeline_id = pipeline_id
-        self.enos_conn_id = enos_conn_id
+        super().__init__(**kwargs)
 
     start_log = None  # start_run says whether it stopped the pipeline
 
@@ -143,7 +128,7 @@ class EnosStopStreamingPipelineOperator(PipelineRunOperator):
         return None
 
 
-class EnosPauseStreamingPipelineOperator(BaseOperator):
+class EnosPauseStreamingPipelineOperator(EnosPipelineTask):
     """
     Pause a running EnOS stream processing pipeline.
 
@@ -152,13 +137,6 @@ class EnosPauseStreamingPipelineOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("pipeline_id",)
-
-    def __init__(
-        self, *, pipeline_id: str, enos_conn_id: str = EnosHook.default_conn_name, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.pipeline_id = pipeline_id
-        self.enos_conn_id = enos_conn_id
 
     def execute(self, context: Context) -> str:
         hook = EnosHook(enos_conn_id=self.enos_conn_id)
@@ -175,7 +153,7 @@ class EnosPauseStreamingPipelineOperator(BaseOperator):
         return self.pipeline_id
 
 
-class EnosTriggerFlowOperator(PipelineRunOperator):
+class EnosTriggerFlowOperator(EnosTask, PipelineRunOperator):
     """
     Trigger an EnOS batch data flow (v2.1) and wait until its instance ends.
 
@@ -192,21 +170,14 @@ class EnosTriggerFlowOperator(PipelineRunOperator):
     """
 
     template_fields: Sequence[str] = ("flow_id", "parameters")
-    hook_class = EnosHook
     trigger_class = EnosFlowInstanceTrigger
 
     def __init__(
-        self,
-        *,
-        flow_id: int | str,
-        parameters: Mapping[str, Any] | None = None,
-        enos_conn_id: str = EnosHook.default_conn_name,
-        **kwargs: Any,
+        self, *, flow_id: int | str, parameters: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(conn_id=enos_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.flow_id = flow_id
         self.parameters = parameters
-        self.enos_conn_id = enos_conn_id
 
     def run_spec(self) -> dict[str, Any]:
         return {"flow_id": self.flow_id}

@@ -6,14 +6,18 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState
 from airflow_provider_pipelines.core.templating import StructuredTemplates
-from airflow_provider_pipelines.hooks.flowengine import FlowEngineHook
+from airflow_provider_pipelines.hooks.flowengine import (
+    FlowEngineHook,
+    FlowEngineRunTask,
+    FlowEngineTask,
+    FlowEngineWaitingTask,
+)
 from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
 
 if TYPE_CHECKING:
@@ -33,25 +37,7 @@ def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-class _FlowEngineRunOperator(PipelineRunOperator):
-    hook_class = FlowEngineHook
-    trigger_class = FlowEnginePipelineRunTrigger
-
-    def __init__(
-        self,
-        *,
-        success_statuses: list[str] | None = None,
-        failure_statuses: list[str] | None = None,
-        flowengine_conn_id: str = FlowEngineHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("success_states", success_statuses)
-        kwargs.setdefault("failure_states", failure_statuses)
-        super().__init__(conn_id=flowengine_conn_id, **kwargs)
-        self.flowengine_conn_id = flowengine_conn_id
-
-
-class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
+class FlowEngineStartPipelineOperator(FlowEngineWaitingTask, PipelineRunOperator):
     """
     Run a FlowEngine offline pipeline now and wait for the run to end.
 
@@ -63,9 +49,10 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
     :param pipeline_id: the pipeline. Templated.
     :param node_params: parameters per node: ``{"<nodeId>": {"key": "value"}}``. Nodes may also be
         named by their name or title; the ids are then looked up in the pipeline's detail. Templated.
-    :param success_statuses: run statuses that count as success, replacing the defaults (success,
-        succeeded, finished, completed; any case).
-    :param failure_statuses: statuses that count as failure besides failed, error, killed, stopped.
+    :param success_states: run statuses that count as success, replacing the defaults (success,
+        succeeded, finished, completed; any case). Deprecated name: ``success_statuses``.
+    :param failure_states: statuses that count as failure besides failed, error, killed, stopped.
+        Deprecated name: ``failure_statuses``.
     :param flowengine_conn_id: the FlowEngine connection (default ``flowengine_default``).
     :param retry_from_failure: on a retry of a task whose run failed, resume that run from its failed
         nodes (``resumeHistory``) instead of starting the pipeline again (default False).
@@ -77,6 +64,7 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
 
     template_fields: Sequence[str] = ("pipeline_id", "node_params")
     template_fields_renderers = {"node_params": "json"}
+    trigger_class = FlowEnginePipelineRunTrigger
 
     def __init__(
         self,
@@ -105,7 +93,7 @@ class FlowEngineStartPipelineOperator(_FlowEngineRunOperator):
         return hook.run_ref(self.pipeline_id, record["id"])
 
 
-class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
+class FlowEngineResumeRunOperator(FlowEngineRunTask, PipelineRunOperator):
     """
     Resume (restart) a stopped or failed FlowEngine run, then wait for it to end. A run that is
     still going (or going again) is followed, not resumed twice; a run that is still stopping is
@@ -117,19 +105,15 @@ class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
     """
 
     template_fields: Sequence[str] = ("pipeline_id", "run_id")
+    trigger_class = FlowEnginePipelineRunTrigger
     start_log = None  # start_run says whether it resumed or follows
-
-    def __init__(self, *, pipeline_id: int | str, run_id: int | str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pipeline_id = pipeline_id
-        self.run_id = run_id
 
     def run_spec(self) -> dict[str, Any]:
         return {"pipeline_id": self.pipeline_id, "resume_run_id": self.run_id}
 
     def start_run(self, hook: PipelineHook, context: Context, attempt: Attempt) -> RunRef:
         assert isinstance(hook, FlowEngineHook)
-        ref = hook.run_ref(self.pipeline_id, self.run_id)
+        ref = self.run_ref()
         status = hook.get_run_status(ref)
         deadline = time.time() + STOPPING_WAIT
         while status.raw_state.lower() == "stopping" and time.time() < deadline:
@@ -147,11 +131,7 @@ class FlowEngineResumeRunOperator(_FlowEngineRunOperator):
         return None
 
 
-class _FlowEngineOperator(StructuredTemplates, BaseOperator):
-    def __init__(self, *, flowengine_conn_id: str = FlowEngineHook.default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.flowengine_conn_id = flowengine_conn_id
-
+class _FlowEngineOperator(StructuredTemplates, FlowEngineTask):
     @property
     def hook(self) -> FlowEngineHook:
         return FlowEngineHook(flowengine_conn_id=self.flowengine_conn_id)

@@ -5,20 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pipelines.core.compat import BaseOperator
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
-from airflow_provider_pipelines.hooks.tailer import TailerHook, default_job_id, job_identity
+from airflow_provider_pipelines.hooks.tailer import JOB_FIELDS, TailerConfigurationTask, TailerHook
 from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
 
-
-class TailerLaunchJobOperator(PipelineRunOperator):
+class TailerLaunchJobOperator(TailerConfigurationTask, PipelineRunOperator):
     """
     Launch a Tailer job (table-to-table or table-to-storage) and wait for its run to end.
 
@@ -46,36 +43,17 @@ class TailerLaunchJobOperator(PipelineRunOperator):
     """
 
     template_fields: Sequence[str] = (*JOB_FIELDS, "execution_date", "job_id")
-    hook_class = TailerHook
     trigger_class = TailerJobRunTrigger
 
     def __init__(
-        self,
-        *,
-        account: str,
-        environment: str,
-        configuration_type: str,
-        configuration_id: str,
-        execution_date: str | None = None,
-        job_id: str | None = None,
-        tailer_conn_id: str = TailerHook.default_conn_name,
-        **kwargs: Any,
+        self, *, execution_date: str | None = None, job_id: str | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(conn_id=tailer_conn_id, **kwargs)
-        self.account = account
-        self.environment = environment
-        self.configuration_type = configuration_type
-        self.configuration_id = configuration_id
+        super().__init__(**kwargs)
         self.execution_date = execution_date
         self.job_id = job_id
-        self.tailer_conn_id = tailer_conn_id
-
-    def job(self) -> dict[str, str]:
-        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
 
     def run_spec(self) -> dict[str, Any]:
-        job = self.job()
-        job_id = self.job_id or default_job_id(job["configuration_type"], job["configuration_id"])
+        job, job_id = self.job_and_id(self.job_id)
         return {"job": job, "job_id": job_id}
 
     def remember(self, context: Context, run: RunRef) -> None:
@@ -97,32 +75,7 @@ class TailerLaunchJobOperator(PipelineRunOperator):
         return hook.run_ref(job, job_id, run_id)
 
 
-class _TailerConfigurationOperator(BaseOperator):
-    template_fields: Sequence[str] = JOB_FIELDS
-
-    def __init__(
-        self,
-        *,
-        account: str,
-        environment: str,
-        configuration_id: str,
-        configuration_type: str,
-        tailer_conn_id: str = TailerHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.account = account
-        self.environment = environment
-        self.configuration_type = configuration_type
-        self.configuration_id = configuration_id
-        self.tailer_conn_id = tailer_conn_id
-
-    def job(self) -> dict[str, str]:
-        """The job as the API knows it: a table-to-table id gets its ``_<ENVIRONMENT>`` suffix."""
-        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
-
-
-class TailerResetWorkflowOperator(_TailerConfigurationOperator):
+class TailerResetWorkflowOperator(TailerConfigurationTask):
     """
     Reset a Tailer workflow: its triggering jobs' states are forgotten and it starts from scratch.
 
@@ -144,7 +97,7 @@ class TailerResetWorkflowOperator(_TailerConfigurationOperator):
         return reply
 
 
-class TailerSetConfigurationStatusOperator(_TailerConfigurationOperator):
+class TailerSetConfigurationStatusOperator(TailerConfigurationTask):
     """
     Activate, deactivate or archive a Tailer configuration (data operation).
 

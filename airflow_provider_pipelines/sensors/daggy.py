@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from airflow_provider_pipelines.core.hook import RunRef
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
-from airflow_provider_pipelines.hooks.daggy import DaggyHook
+from airflow_provider_pipelines.hooks.daggy import DaggyRunTask
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
 
 
-class DaggyRunSensor(PipelineRunSensor):
+class DaggyRunSensor(DaggyRunTask, PipelineRunSensor):
     """
     Wait for a Daggy run to reach a terminal state; fail, naming the failed tasks, if it ends
     ERRORED or KILLED.
@@ -26,15 +24,4 @@ class DaggyRunSensor(PipelineRunSensor):
     """
 
     template_fields: Sequence[str] = ("run_id",)
-    hook_class = DaggyHook
     trigger_class = DaggyRunTrigger
-
-    def __init__(
-        self, *, run_id: int | str, daggy_conn_id: str = DaggyHook.default_conn_name, **kwargs: Any
-    ) -> None:
-        super().__init__(conn_id=daggy_conn_id, **kwargs)
-        self.run_id = run_id
-        self.daggy_conn_id = daggy_conn_id
-
-    def run_ref(self) -> RunRef:
-        return DaggyHook.run_ref(self.run_id)

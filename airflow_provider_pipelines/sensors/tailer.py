@@ -7,36 +7,12 @@ from typing import Any
 
 from airflow_provider_pipelines.core.hook import RunRef
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
-from airflow_provider_pipelines.hooks.tailer import TailerHook, default_job_id, job_identity
+from airflow_provider_pipelines.hooks.tailer import JOB_FIELDS, TailerConfigurationTask, TailerHook
 from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
 
-JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
 
-
-class _TailerJobSensor(PipelineRunSensor):
-    hook_class = TailerHook
+class _TailerJobSensor(TailerConfigurationTask, PipelineRunSensor):
     trigger_class = TailerJobRunTrigger
-
-    def __init__(
-        self,
-        *,
-        account: str,
-        environment: str,
-        configuration_type: str,
-        configuration_id: str,
-        tailer_conn_id: str = TailerHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(conn_id=tailer_conn_id, **kwargs)
-        self.account = account
-        self.environment = environment
-        self.configuration_type = configuration_type
-        self.configuration_id = configuration_id
-        self.tailer_conn_id = tailer_conn_id
-
-    def job(self) -> dict[str, str]:
-        """The job as the API knows it: a table-to-table id gets its ``_<ENVIRONMENT>`` suffix."""
-        return job_identity(self.account, self.environment, self.configuration_type, self.configuration_id)
 
 
 class TailerJobRunSensor(_TailerJobSensor):
@@ -66,8 +42,7 @@ class TailerJobRunSensor(_TailerJobSensor):
         self.run_id = run_id
 
     def run_ref(self) -> RunRef:
-        job = self.job()
-        job_id = self.job_id or default_job_id(job["configuration_type"], job["configuration_id"])
+        job, job_id = self.job_and_id(self.job_id)
         if not job_id:
             raise ValueError(f"give job_id: Tailer has no default job for {job['configuration_type']!r}")
         return TailerHook.run_ref(job, job_id, self.run_id)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
-from airflow_provider_pipelines.hooks.cdap import CdapHook, default_success_states
+from airflow_provider_pipelines.hooks.cdap import CdapHook
 
 
 class CdapPipelineRunTrigger(PipelineRunTrigger):
     """
     Polls a CDAP / Data Fusion run until it ends. ``run_ref`` holds ``run_id``, ``pipeline_name``,
-    ``namespace`` and ``pipeline_type``; the other parameters are :class:`PipelineRunTrigger`'s.
+    ``namespace`` and ``pipeline_type`` (a streaming run succeeds once RUNNING, as
+    :meth:`CdapHook.success_states` says); the other parameters are :class:`PipelineRunTrigger`'s.
     """
 
     hook_class = CdapHook
-
-    def default_success_states(self) -> list[str] | None:
-        return default_success_states(self.run_ref.get("pipeline_type", "batch"))

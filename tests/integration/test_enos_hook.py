@@ -112,11 +112,13 @@ def test_flow_trigger_reports_failed_tasks(enos: Any) -> None:
     assert any("INTERNAL_ERROR" in line for line in hook.explain_failure(hook.flow_ref(instance)))
 
 
-def test_streaming_tasks_refuse_state_overrides() -> None:
+def test_streaming_tasks_take_state_overrides() -> None:
+    # Streaming tasks refused success_states / failure_states before issue #18; they take them now
+    # (what they mean: tests/integration/test_enos_state_overrides.py).
     from airflow_provider_pipelines.operators.enos import EnosStartStreamingPipelineOperator
     from airflow_provider_pipelines.sensors.enos import EnosStreamingPipelineSensor
 
-    with pytest.raises(ValueError, match="start_grace"):
-        EnosStartStreamingPipelineOperator(task_id="s", pipeline_id="p", success_states=["PAUSED"])
-    with pytest.raises(ValueError, match="start_grace"):
-        EnosStreamingPipelineSensor(task_id="w", pipeline_id="p", failure_states=["STOPPED"])
+    start = EnosStartStreamingPipelineOperator(task_id="s", pipeline_id="p", success_states=["PAUSED"])
+    assert start.success_states == ["PAUSED"]
+    sensor = EnosStreamingPipelineSensor(task_id="w", pipeline_id="p", failure_states=["STOPPED"])
+    assert sensor.failure_states == ["STOPPED"]

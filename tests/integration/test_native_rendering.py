@@ -81,3 +81,62 @@ def test_a_whole_template_field_may_still_render_natively(cdap: Any, native: boo
     )
     assert result.states == {"start": "success"}
     assert len(cdap.runs("default", "sales")) == 1
+
+
+def enos_start(value: Any) -> Any:
+    from airflow_provider_pipelines.operators.enos import EnosStartStreamingPipelineOperator
+
+    return EnosStartStreamingPipelineOperator(task_id="t", pipeline_id="p", resource_config=value)
+
+
+def enos_flow(value: Any) -> Any:
+    from airflow_provider_pipelines.operators.enos import EnosTriggerFlowOperator
+
+    return EnosTriggerFlowOperator(task_id="t", flow_id=1, parameters=value)
+
+
+def flowengine_create(value: Any) -> Any:
+    from airflow_provider_pipelines.operators.flowengine import FlowEngineCreatePipelineOperator
+
+    return FlowEngineCreatePipelineOperator(task_id="t", template=value)
+
+
+def flowengine_update(value: Any) -> Any:
+    from airflow_provider_pipelines.operators.flowengine import FlowEngineUpdatePipelineOperator
+
+    return FlowEngineUpdatePipelineOperator(task_id="t", pipeline_id=1, changes=value)
+
+
+@NATIVE
+@pytest.mark.parametrize(
+    ("build", "field", "value"),
+    [
+        (
+            enos_start,
+            "resource_config",
+            {"server": "2", "advanced": [{"key": "day", "value": "{{ ds }}"}, {"key": "n", "value": "1"}]},
+        ),
+        (enos_flow, "parameters", {"n": "3"}),
+        (flowengine_create, "template", {"name": "007"}),
+        (flowengine_update, "changes", {"data": {"describe": "true", "day": "{{ ds }}"}}),
+    ],
+    ids=["enos-resource-config", "enos-flow-parameters", "flowengine-template", "flowengine-changes"],
+)
+def test_every_other_structured_field_keeps_its_strings(
+    native: bool, build: Any, field: str, value: Any
+) -> None:
+    """The same rule for the structured fields whose platforms do not echo them back: rendered with the
+    DAG's own template environment, as a task instance renders them."""
+    from datetime import datetime
+
+    try:
+        from airflow.sdk import DAG
+    except ImportError:  # Airflow 2
+        from airflow import DAG  # type: ignore[no-redef]
+
+    with DAG(
+        "native_fields", schedule=None, start_date=datetime(2024, 1, 1), render_template_as_native_obj=native
+    ) as dag:
+        task = build(value)
+    rendered = task.render_template(getattr(task, field), {"ds": "2024-05-01"}, dag.get_template_env())
+    assert rendered == json.loads(json.dumps(value).replace("{{ ds }}", "2024-05-01"))

@@ -108,147 +108,125 @@ def registry(*platforms: Platform) -> tuple[Platform, ...]:
     return tuple(platforms)
 
 
+def _declare(
+    name: str,
+    display_name: str,
+    fields: tuple[ConnField, ...],
+    hook: str,
+    triggers: tuple[str, ...],
+    links: tuple[str, ...] = (),
+    **form: dict[str, str] | tuple[str, ...],
+) -> Platform:
+    """A platform laid out as this package lays them out: modules named after it, TLS and timeouts."""
+
+    def module(kind: str) -> str:
+        return f"{PACKAGE}.{kind}.{name}"
+
+    return Platform(
+        name=name,
+        display_name=display_name,
+        form=ConnectionForm(fields=(*fields, *TLS_AND_TIMEOUTS), **form),  # type: ignore[arg-type]
+        hook=f"{module('hooks')}.{hook}",
+        triggers=tuple(f"{module('triggers')}.{trigger}" for trigger in triggers),
+        operators=(module("operators"),),
+        sensors=(module("sensors"),),
+        links=tuple(f"{module('links')}.{link}" for link in links),
+        emulator=name,
+    )
+
+
 # -- the declarations, in the order the platforms landed --------------------------------------------
 
-CDAP = Platform(
-    name="cdap",
-    display_name="CDAP / Cloud Data Fusion",
-    form=ConnectionForm(
-        fields=(
-            ConnField("auth_type", "Auth type", description="none, bearer or google (inferred when empty)"),
-            ConnField(
-                "keyfile_dict", "Service-account key (JSON)", "password", "Google auth: the key's JSON"
-            ),
-            ConnField(
-                "key_path", "Service-account key path", description="Google auth: a key file on workers"
-            ),
-            ConnField(
-                "ui_url", "UI URL", description="Base URL of the CDAP / Data Fusion UI, for task links"
-            ),
-            *TLS_AND_TIMEOUTS,
+CDAP = _declare(
+    "cdap",
+    "CDAP / Cloud Data Fusion",
+    (
+        ConnField("auth_type", "Auth type", description="none, bearer or google (inferred when empty)"),
+        ConnField("keyfile_dict", "Service-account key (JSON)", "password", "Google auth: the key's JSON"),
+        ConnField("key_path", "Service-account key path", description="Google auth: a key file on workers"),
+        ConnField("ui_url", "UI URL", description="Base URL of the CDAP / Data Fusion UI, for task links"),
+    ),
+    "CdapHook",
+    ("CdapPipelineRunTrigger",),
+    ("CdapPipelineLink",),
+    hidden=("schema", "login", "port"),
+    relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
+    placeholders={
+        "host": "http://cdap.example.com:11015 or https://…datafusion.googleusercontent.com/api",
+        "password": "only for auth_type bearer",
+    },
+)
+
+DAGGY = _declare(
+    "daggy",
+    "Daggy",
+    (
+        ConnField(
+            "headers",
+            "Extra headers (JSON)",
+            "password",
+            "Headers a proxy in front of daggyd needs, as a JSON object; values are secrets",
         ),
-        hidden=("schema", "login", "port"),
-        relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
-        placeholders={
-            "host": "http://cdap.example.com:11015 or https://…datafusion.googleusercontent.com/api",
-            "password": "only for auth_type bearer",
-        },
     ),
-    hook=f"{PACKAGE}.hooks.cdap.CdapHook",
-    triggers=(f"{PACKAGE}.triggers.cdap.CdapPipelineRunTrigger",),
-    operators=(f"{PACKAGE}.operators.cdap",),
-    sensors=(f"{PACKAGE}.sensors.cdap",),
-    links=(f"{PACKAGE}.links.cdap.CdapPipelineLink",),
-    emulator="cdap",
+    "DaggyHook",
+    ("DaggyRunTrigger",),
+    hidden=("schema", "login", "password"),
+    relabeling={"host": "daggyd host", "port": "daggyd port"},
+    placeholders={"host": "daggy.example.com or http://daggy.example.com:2503", "port": "2503"},
 )
 
-DAGGY = Platform(
-    name="daggy",
-    display_name="Daggy",
-    form=ConnectionForm(
-        fields=(
-            ConnField(
-                "headers",
-                "Extra headers (JSON)",
-                "password",
-                "Headers a proxy in front of daggyd needs, as a JSON object; values are secrets",
-            ),
-            *TLS_AND_TIMEOUTS,
+TAILER = _declare(
+    "tailer",
+    "Tailer",
+    (
+        ConnField("refresh_token", "Firebase refresh token", "password", "Lets the hook renew tokens itself"),
+        ConnField("firebase_api_key", "Firebase web API key", "password", "Needed with a refresh token"),
+        ConnField(
+            "firebase_token_url", "Firebase token URL", description="Default: Google's secure-token API"
         ),
-        hidden=("schema", "login", "password"),
-        relabeling={"host": "daggyd host", "port": "daggyd port"},
-        placeholders={"host": "daggy.example.com or http://daggy.example.com:2503", "port": "2503"},
     ),
-    hook=f"{PACKAGE}.hooks.daggy.DaggyHook",
-    triggers=(f"{PACKAGE}.triggers.daggy.DaggyRunTrigger",),
-    operators=(f"{PACKAGE}.operators.daggy",),
-    sensors=(f"{PACKAGE}.sensors.daggy",),
-    emulator="daggy",
+    "TailerHook",
+    ("TailerJobRunTrigger",),
+    hidden=("schema", "login", "port"),
+    relabeling={"host": "Tailer API URL", "password": "JWT (expires after an hour)"},
+    placeholders={
+        "host": "https://tailer-api-nqonovswsq-ew.a.run.app (the default)",
+        "password": "output of `tailer auth get-token`, or leave empty and set a refresh token",
+    },
 )
 
-TAILER = Platform(
-    name="tailer",
-    display_name="Tailer",
-    form=ConnectionForm(
-        fields=(
-            ConnField(
-                "refresh_token", "Firebase refresh token", "password", "Lets the hook renew tokens itself"
-            ),
-            ConnField("firebase_api_key", "Firebase web API key", "password", "Needed with a refresh token"),
-            ConnField(
-                "firebase_token_url", "Firebase token URL", description="Default: Google's secure-token API"
-            ),
-            *TLS_AND_TIMEOUTS,
+FLOWENGINE = _declare(
+    "flowengine",
+    "FlowEngine (4Paradigm)",
+    (
+        ConnField("engine_key", "Engine key", description="engineKey of the engine"),
+        ConnField("user_id", "User id", description="Sent as X-FlowEngine-UserId", default="1"),
+        ConnField(
+            "headers",
+            "Extra headers (JSON)",
+            "password",
+            "Headers the gateway needs (cookie, access key), as a JSON object; values are secrets",
         ),
-        hidden=("schema", "login", "port"),
-        relabeling={"host": "Tailer API URL", "password": "JWT (expires after an hour)"},
-        placeholders={
-            "host": "https://tailer-api-nqonovswsq-ew.a.run.app (the default)",
-            "password": "output of `tailer auth get-token`, or leave empty and set a refresh token",
-        },
     ),
-    hook=f"{PACKAGE}.hooks.tailer.TailerHook",
-    triggers=(f"{PACKAGE}.triggers.tailer.TailerJobRunTrigger",),
-    operators=(f"{PACKAGE}.operators.tailer",),
-    sensors=(f"{PACKAGE}.sensors.tailer",),
-    emulator="tailer",
+    "FlowEngineHook",
+    ("FlowEnginePipelineRunTrigger",),
+    hidden=("schema", "login", "password", "port"),
+    relabeling={"host": "fl_url"},
+    placeholders={"host": "https://flowengine.example.com"},
 )
 
-FLOWENGINE = Platform(
-    name="flowengine",
-    display_name="FlowEngine (4Paradigm)",
-    form=ConnectionForm(
-        fields=(
-            ConnField("engine_key", "Engine key", description="engineKey of the engine"),
-            ConnField("user_id", "User id", description="Sent as X-FlowEngine-UserId", default="1"),
-            ConnField(
-                "headers",
-                "Extra headers (JSON)",
-                "password",
-                "Headers the gateway needs (cookie, access key), as a JSON object; values are secrets",
-            ),
-            *TLS_AND_TIMEOUTS,
-        ),
-        hidden=("schema", "login", "password", "port"),
-        relabeling={"host": "fl_url"},
-        placeholders={"host": "https://flowengine.example.com"},
+ENOS = _declare(
+    "enos",
+    "EnOS (Envision)",
+    (
+        ConnField("org_id", "Organization id (orgId)"),
+        ConnField("user_id", "User id", description="Needed for batch data flows"),
     ),
-    hook=f"{PACKAGE}.hooks.flowengine.FlowEngineHook",
-    triggers=(f"{PACKAGE}.triggers.flowengine.FlowEnginePipelineRunTrigger",),
-    operators=(f"{PACKAGE}.operators.flowengine",),
-    sensors=(f"{PACKAGE}.sensors.flowengine",),
-    emulator="flowengine",
+    "EnosHook",
+    ("EnosStreamingPipelineTrigger", "EnosFlowInstanceTrigger"),
+    hidden=("schema", "port"),
+    relabeling={"host": "API gateway URL", "login": "App key", "password": "App secret"},
+    placeholders={"host": "https://apim-ppe1.envisioniot.com"},
 )
 
-ENOS = Platform(
-    name="enos",
-    display_name="EnOS (Envision)",
-    form=ConnectionForm(
-        fields=(
-            ConnField("org_id", "Organization id (orgId)"),
-            ConnField("user_id", "User id", description="Needed for batch data flows"),
-            *TLS_AND_TIMEOUTS,
-        ),
-        hidden=("schema", "port"),
-        relabeling={"host": "API gateway URL", "login": "App key", "password": "App secret"},
-        placeholders={"host": "https://apim-ppe1.envisioniot.com"},
-    ),
-    hook=f"{PACKAGE}.hooks.enos.EnosHook",
-    triggers=(
-        f"{PACKAGE}.triggers.enos.EnosStreamingPipelineTrigger",
-        f"{PACKAGE}.triggers.enos.EnosFlowInstanceTrigger",
-    ),
-    operators=(f"{PACKAGE}.operators.enos",),
-    sensors=(f"{PACKAGE}.sensors.enos",),
-    emulator="enos",
-)
-
-# -- the registry: one line per platform ------------------------------------------------------------
-
-PLATFORMS: tuple[Platform, ...] = registry(
-    CDAP,
-    DAGGY,
-    TAILER,
-    FLOWENGINE,
-    ENOS,
-)
+PLATFORMS: tuple[Platform, ...] = registry(CDAP, DAGGY, TAILER, FLOWENGINE, ENOS)

@@ -1,17 +1,5 @@
-"""
-The performance caches, all in one place. A trigger sends the same few requests on every poll (a
-triggerer may hold thousands), so what building a request costs is paid once per distinct request:
-
-- :func:`process_cache`, per process: encoded paths (``urls.url_path``), full URLs
-  (``urls.wire_url``) and the ``ApiCall`` of a GET (``plans.get_call``);
-- a :class:`BoundedCache` per async client: its prepared bodyless requests (the URL and what auth
-  signs), by method, path and query (``AsyncApiClient._request_cache``);
-- a :class:`BoundedCache` per client: its base headers (all but auth's), by "has a JSON body"
-  (``ClientBase._header_cache``).
-
-Every cache is bounded (:data:`CACHE_SIZE` entries) and holds only immutable values, so a hit is
-what a miss would have built. ``make bench`` holds the trigger's poll cost to them (docs/PERFORMANCE.md).
-"""
+"""The performance caches, all in one place (docs/ARCHITECTURE.md, docs/PERFORMANCE.md): bounded, and
+holding only immutable values, so a hit is what a miss would have built."""
 
 from __future__ import annotations
 

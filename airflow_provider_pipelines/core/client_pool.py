@@ -1,12 +1,6 @@
-"""One async client per event loop and connection, shared by every trigger watching runs through it.
-
-A triggerer may hold thousands of triggers of one connection. Each with its own aiohttp session would
-mean a connection pool, a TLS context, a token and a connection lookup per trigger; shared, they cost
-one of each per connection, and a refreshing token is fetched once for all of them. The client opens
-when the first trigger of a connection needs it and closes when the last one leaves. A trigger that
-starts once the client is :data:`MAX_AGE` seconds old gets a new one, so edits to the connection
-reach new triggers; triggers already running keep the client they have.
-"""
+"""One async client per event loop and connection, shared by every trigger watching runs through it
+(one pool, TLS context and token for thousands of triggers). A client older than :data:`MAX_AGE` is not
+handed to new triggers, so edits to the connection reach them."""
 
 from __future__ import annotations
 

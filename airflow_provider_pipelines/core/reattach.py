@@ -1,11 +1,6 @@
 """
-Whether a try follows the run an earlier try of its task started, and whether a run is kept for the
-next try: the decisions of the operator's lifecycle, as pure functions of what the try knows.
-
-A run is kept in the :class:`~airflow_provider_pipelines.core.run_store.RunStore` from its start
-until its task concludes, so a run found there belongs to an unfinished try and is followed even if
-it has ended since (the wait then concludes it). A run found only by its start marker may belong to
-a try that concluded before a user cleared the task: it is followed only while it is not over.
+Whether a try follows the run an earlier try started, and whether a run is kept for the next try:
+the operator's lifecycle decisions, as pure functions (docs/ARCHITECTURE.md, "Operator lifecycle").
 """
 
 from __future__ import annotations

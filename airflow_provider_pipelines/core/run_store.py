@@ -1,10 +1,7 @@
 """
-Where a task keeps the run it started, across its tries, until it concludes.
-
-Airflow 3.3+ gives every task a ``task_state_store`` for exactly this. Elsewhere (Airflow 2.10,
-3.0-3.2) an Airflow Variable named after the task instance plays that part: XComs cannot, because
-Airflow clears them when a new try starts. A store that cannot be reached never fails the task:
-re-attach then falls back to the platform's own marker look-up, or starts anew.
+Where a task keeps the run it started, across its tries, until it concludes: Airflow 3.3+'s
+``task_state_store``, elsewhere a Variable named after the task instance (Airflow clears XComs when a
+new try starts). A store that cannot be reached never fails the task.
 """
 
 from __future__ import annotations

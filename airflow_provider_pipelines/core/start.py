@@ -1,12 +1,7 @@
 """
-Starting a run at most once, even when the reply to a start is lost.
-
-A start whose reply never came (a 502 or 504 from a proxy, a dropped connection, a read timeout) may
-have been carried out by the platform. Such a start is never sent again until a look-up has shown
-that no run of this attempt exists, and "no run" counts only once the platform has had ``grace``
-seconds to show one (a run appears in a platform's lists a moment after its start). A run the
-look-up finds is adopted in whatever state it is in. A platform that cannot tell fails the task
-with :class:`StartUncertain` unless the user allowed repeating the start.
+Starting a run at most once, even when the reply to a start is lost: such a start is sent again only
+once a look-up, after ``grace`` seconds, has shown that no run of this attempt exists; a run it finds
+is adopted. A platform that cannot tell fails the task with :class:`StartUncertain`.
 """
 
 from __future__ import annotations

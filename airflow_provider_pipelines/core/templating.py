@@ -1,13 +1,7 @@
 """
-Templated dicts and lists whose strings stay strings.
-
-With ``render_template_as_native_obj=True`` Airflow renders every string inside a templated dict or
-list with Jinja's native environment, which turns ``"1"`` into ``1`` and ``"true"`` into ``True``:
-a platform that wants strings (Daggy parameters, FlowEngine node parameters, CDAP runtime
-arguments...) then refuses the request. Operators that mix this in render a string inside a dict
-or list as text whatever the DAG's setting, and leave a string without a template as written. A
-field that is one whole template (``"{{ ti.xcom_pull(...) }}"``) is still rendered as Airflow
-renders it, native or not.
+Templated dicts and lists whose strings stay strings under ``render_template_as_native_obj=True``
+(where ``"1"`` would become ``1`` and a platform that wants strings refuses the request). A field
+that is one whole template is still rendered as Airflow renders it, native or not.
 """
 
 from __future__ import annotations

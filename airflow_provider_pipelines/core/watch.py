@@ -1,10 +1,6 @@
 """
-The one waiting logic of the provider.
-
-:class:`RunWatcher` decides, for each observation of a run, whether to keep waiting or stop and why:
-the deadline, the grace for a 404 right after a start, transient errors, user-chosen success and
-failure states, unknown states. It does no I/O and never sleeps, so the worker's polling loop, the
-sensor's poke and the trigger's async loop are each a few lines around it.
+The one waiting logic of the provider: :class:`RunWatcher` decides, for each observation of a run,
+whether to keep waiting or stop and why. It does no I/O and never sleeps.
 """
 
 from __future__ import annotations

@@ -1,20 +1,5 @@
-"""What every platform emulator is built on, and the names of the modules that build it.
-
-An emulator is an ``aiohttp.web.Application`` whose handlers read and write one in-memory state, plus:
-
-- :class:`FaultInjector` (``faults``): a middleware that answers some requests with errors, drops or
-  delays, or lets a mutation act and then loses its reply (``lost-502``, ``lost-504``, ``lost-drop``);
-- :class:`RequestStats` (``stats``): request counters and the last raw paths, ``GET /_emulator/stats``;
-- :class:`PathGuard` (``paths``): refuses a request whose raw path would not reach exactly the resource
-  it names, and records each request's path parameters, decoded once from the raw path;
-- :class:`EmulatorCore` (``control``): ties them to the control API under ``/_emulator/``;
-- :class:`Timeline` (``timeline``): which state a run is in now, from its start and per-state durations;
-- :class:`EmulatorServer` (``server``) runs an application on a port in a background thread, and
-  :class:`PlatformEmulatorHandle` (``handle``) is what tests hold of a running emulator;
-- :class:`EmulatorCli` (``cli``): a platform's command line.
-
-Every public name of those modules is importable from here as well.
-"""
+"""What every platform emulator is built on (:class:`Emulator`), and every public name of the modules
+that build it (faults, stats, paths, control, timeline, server, handle, cli; docs/EMULATORS.md)."""
 
 from __future__ import annotations
 

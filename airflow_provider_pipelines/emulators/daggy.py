@@ -1,14 +1,8 @@
 """Daggy (``daggyd``) REST API emulator: submit, validate, watch, kill and re-queue DAG runs.
 
-Follows daggyd's endpoint table and examples: DAG JSON with parameter expansion (``simple`` ->
-``simple_0``, ``simple_1``), integer run ids from 0, epoch-nanosecond times as JSON strings, run and task
-states QUEUED, RUNNING, COMPLETED, ERRORED, KILLED. Where the documents are silent (status codes and
-bodies of errors, what a killed task does to its run, listing without ``all=1``), the choices are
-documented in docs/EMULATORS.md.
-
-Runs move by a discrete-event simulation over the wall clock: nothing runs in the background. Each
-request first brings the runs up to date, so timestamps are exact (a child starts at the very
-nanosecond its last parent stopped) whatever the polling rate.
+Follows daggyd's endpoint table and examples; where they are silent, the choices are in
+docs/EMULATORS.md. Runs move by a discrete-event simulation over the wall clock, brought up to date by
+each request, so timestamps are exact whatever the polling rate.
 """
 
 from __future__ import annotations

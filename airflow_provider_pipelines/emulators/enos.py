@@ -1,18 +1,8 @@
 """EnOS (Envision) emulator: the API gateway's token service and signatures, stream processing
 pipelines (start, stop, pause, list, Kafka lag) and batch data flows v2.1 (trigger, get, cancel).
 
-Follows EnOS's public API pages:
-- the APIM token service (``/apim-token-service/v2.0/token/get`` and ``/refresh``), whose ``encryption``
-  is ``sha256_hex(appKey + timestamp + appSecret)``;
-- the gateway's checks on every other call: headers ``apim-accesstoken``, ``apim-timestamp`` and
-  ``apim-signature = sha256_hex(accessToken + paramsData + timestamp + appSecret)``;
-- the stream processing API 2.x (``{"code", "msg", "requestId", "data"}``, errors under HTTP 200);
-- the batch processing service v2.1 (flows and flow instances, integer statuses).
-
-Where the pages are silent (messages, the shape of a flow instance's graph, what a start does while
-another is in progress, ordering, time formats), the choices are documented in docs/EMULATORS.md and
-marked *(inferred)* there.
-
+Follows EnOS's public API pages (APIM token service, gateway signatures, stream processing API 2.x,
+batch processing v2.1); where they are silent, the choices are marked *(inferred)* in docs/EMULATORS.md.
 Pipelines and flow instances move by wall clock: nothing runs in the background.
 """
 

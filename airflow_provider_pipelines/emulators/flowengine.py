@@ -1,13 +1,8 @@
 """FlowEngine (4Paradigm) offline-pipeline API emulator: discover the engine, manage pipelines, run them.
 
-Follows the vendor's "operate offline pipelines through the API" page (12 calls): ``engine-manager``
-gives the engine's path, ``getParam`` its ``engineId``, and every later call lives under that path, carries
-``X-FlowEngine-UserId`` and ``?engineKey=``, and answers the envelope ``{"status": 0, "msg": "后台处理正常",
-"data": ...}``. The page publishes neither error bodies nor run statuses: the emulator's choices (error
-codes, messages, status words, what stop and resume do) are documented as inferred in docs/EMULATORS.md.
-
-Errors are envelopes with a non-zero ``status``, normally with HTTP 200: a client must judge by the
-envelope. Runs move by wall clock: nothing runs in the background.
+Follows the vendor's "operate offline pipelines through the API" page (12 calls); its error codes,
+messages, status words and what stop and resume do are inferred (docs/EMULATORS.md). Errors are
+envelopes with a non-zero ``status``, normally under HTTP 200. Runs move by wall clock.
 """
 
 from __future__ import annotations

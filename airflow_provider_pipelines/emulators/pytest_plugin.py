@@ -1,15 +1,6 @@
-"""pytest fixtures serving the emulators (registered as the ``pipelines_emulators`` pytest11 plugin).
-
-For each emulator of the registry (``cdap``, ``daggy``, ``enos``, ``flowengine``, ``tailer``):
-
-- ``<name>_emulator``: an emulator shared by the session, reset before each test, fast timings;
-- ``<name>_emulator_factory(**config)``: a dedicated emulator with your config (fields of the platform's
-  config, e.g. ``CdapEmulatorConfig``), stopped after the test;
-- ``start_<name>_emulator(**config)``: one started outside fixtures, fast timings unless ``config`` says
-  otherwise (``FAST_<NAME>_TIMINGS``).
-
-Only light imports here: every pytest run of every project with this provider installed loads this module.
-A platform's emulator is imported when a test first starts one.
+"""pytest fixtures serving the emulators (the ``pipelines_emulators`` pytest11 plugin): per emulator of the
+registry, ``<name>_emulator``, ``<name>_emulator_factory(**config)`` and ``start_<name>_emulator(**config)``
+(docs/EMULATORS.md). Only light imports here: every pytest run with this provider installed loads it.
 """
 
 from __future__ import annotations

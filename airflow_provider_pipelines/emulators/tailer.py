@@ -1,13 +1,8 @@
 """Tailer (Fashion Data) API emulator: launch table-to-table / table-to-storage jobs and follow their runs.
 
-Follows the public Tailer API page: every call is a ``POST`` with a JSON body holding an ``action``,
-authenticated with ``Authorization: Bearer <JWT>``. The JWT is a Firebase ID token in real life; here the
-emulator issues and checks its own HS256 JWTs, and serves a stand-in of Firebase's refresh-token exchange
-(``securetoken.googleapis.com/v1/token``) at ``/_emulator/firebase/v1/token``. Where the documents are
-silent (error bodies beyond "OK or KO", unknown runs, what a pending run looks like), the choices are
-documented in docs/EMULATORS.md.
-
-Runs move by wall clock: nothing runs in the background.
+Follows the public Tailer API page (a ``POST`` with an ``action`` and a Bearer JWT). The emulator issues
+its own HS256 JWTs and serves a stand-in of Firebase's refresh-token exchange at
+``/_emulator/firebase/v1/token``; where the page is silent, see docs/EMULATORS.md. Runs move by wall clock.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ from airflow_provider_pipelines.core.watch import overridden_state
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
+    from airflow_provider_pipelines.platforms import ConnectionType
+
 T = TypeVar("T")
 RunRef = dict[str, Any]
 """A run's identity as JSON primitives; ``run_id`` is always there. It travels in XCom and trigger kwargs."""
@@ -53,6 +55,14 @@ class PipelineHook(BaseHook):
     # Where a person sees whether a start took effect, for the error when a lost start reply is unresolved.
     start_check: ClassVar[str] = "the platform's list of runs"
     connection_form: ClassVar[ConnectionForm] = ConnectionForm()
+
+    def __init_subclass__(cls, connection: ConnectionType | None = None, **kwargs: Any) -> None:
+        """``class XHook(PipelineHook, connection=X_CONNECTION)`` sets the connection's attributes."""
+        super().__init_subclass__(**kwargs)
+        if connection is not None:
+            cls.conn_type, cls.hook_name = connection.conn_type, connection.hook_name
+            cls.connection_form = connection.form
+            cls.conn_name_attr, cls.default_conn_name = f"{cls.conn_type}_conn_id", f"{cls.conn_type}_default"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def runtime_arg_text(key: Any, value: Any) -> str:
     return str(value)
 
 
-class CdapHook(PipelineHook):
+class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     """
     Talks to CDAP's router or to a Cloud Data Fusion instance's ``apiEndpoint``.
 
@@ -95,15 +95,10 @@ class CdapHook(PipelineHook):
     """
 
     platform = "CDAP"
-    conn_name_attr = "cdap_conn_id"
-    default_conn_name = "cdap_default"
-    conn_type = CDAP_CONNECTION.conn_type
-    hook_name = CDAP_CONNECTION.hook_name
     state_map = CDAP_STATES
     stopping_states = frozenset({"STOPPING"})
     start_check = "the pipeline's runs in the CDAP UI (or GET .../workflows/DataPipelineWorkflow/runs)"
     failure_log_lines = 20
-    connection_form = CDAP_CONNECTION.form
 
     def __init__(self, cdap_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=cdap_conn_id or kwargs.pop("conn_id", None), **kwargs)

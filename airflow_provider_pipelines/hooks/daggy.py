@@ -76,7 +76,7 @@ def unusable_reply(error: PipelineApiError) -> bool:
     return error.status is not None and 200 <= error.status < 300
 
 
-class DaggyHook(PipelineHook):
+class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     """
     Talks to a Daggy server (``daggyd``).
 
@@ -89,11 +89,6 @@ class DaggyHook(PipelineHook):
     """
 
     platform = "Daggy"
-    conn_name_attr = "daggy_conn_id"
-    default_conn_name = "daggy_default"
-    conn_type = DAGGY_CONNECTION.conn_type
-    hook_name = DAGGY_CONNECTION.hook_name
-    connection_form = DAGGY_CONNECTION.form
     state_map = DAGGY_STATES
     can_resume = True
     start_check = "Daggy's list of runs (GET /v1/dagruns?all=1)"

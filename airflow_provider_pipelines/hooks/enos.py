@@ -131,7 +131,7 @@ def flow_tasks(instance: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [task for task in tasks if isinstance(task, Mapping)] if isinstance(tasks, list) else []
 
 
-class EnosHook(PipelineHook):
+class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
     """
     Talks to EnOS through its API gateway, signing every request.
 
@@ -145,11 +145,6 @@ class EnosHook(PipelineHook):
     """
 
     platform = "EnOS"
-    conn_name_attr = "enos_conn_id"
-    default_conn_name = "enos_default"
-    conn_type = ENOS_CONNECTION.conn_type
-    hook_name = ENOS_CONNECTION.hook_name
-    connection_form = ENOS_CONNECTION.form
     state_map = ENOS_STATES
     stopping_states = frozenset({"STOPPING", "STOPPED", "PUBLISHED"})
     start_check = "the pipeline list or the flow's instances in the EnOS console"

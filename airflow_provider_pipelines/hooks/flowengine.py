@@ -85,7 +85,7 @@ def multipart(path: str | Path, field: str = "file") -> tuple[bytes, str]:
     return encode_multipart_formdata({field: (file.name, file.read_bytes(), "application/octet-stream")})
 
 
-class FlowEngineHook(PipelineHook):
+class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     """
     Talks to a FlowEngine deployment's engine-manager and engine-kernel.
 
@@ -99,11 +99,6 @@ class FlowEngineHook(PipelineHook):
     """
 
     platform = "FlowEngine"
-    conn_name_attr = "flowengine_conn_id"
-    default_conn_name = "flowengine_default"
-    conn_type = FLOWENGINE_CONNECTION.conn_type
-    hook_name = FLOWENGINE_CONNECTION.hook_name
-    connection_form = FLOWENGINE_CONNECTION.form
     state_map = FLOWENGINE_STATES
     can_resume = True
     stopping_states = frozenset({"STOPPING"})

@@ -116,7 +116,7 @@ def default_job_id(configuration_type: str, configuration_id: str) -> str | None
     return f"{prefix}|{configuration_id}" if prefix else None
 
 
-class TailerHook(PipelineHook):
+class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
     """
     Talks to the Tailer API (every call a POST carrying an ``action``).
 
@@ -131,11 +131,6 @@ class TailerHook(PipelineHook):
     """
 
     platform = "Tailer"
-    conn_name_attr = "tailer_conn_id"
-    default_conn_name = "tailer_default"
-    conn_type = TAILER_CONNECTION.conn_type
-    hook_name = TAILER_CONNECTION.hook_name
-    connection_form = TAILER_CONNECTION.form
     state_map = TAILER_STATES
     start_check = "the configuration's runs in Tailer Studio (or get_last_status)"
     default_url = TAILER_API_URL

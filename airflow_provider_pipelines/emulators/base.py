@@ -187,6 +187,11 @@ class Emulator(Generic[OptionsT]):
         """``(method, path under /_emulator/<name>/, handler)`` of the platform's control routes."""
         return ()
 
+    @classmethod
+    def new_app(cls, config: OptionsT | None = None) -> web.Application:
+        """A fresh application of a new emulator (its state is reachable only over HTTP)."""
+        return cls(config).create_app()
+
     def create_app(self) -> web.Application:
         """A fresh application serving this emulator's state."""
         app = web.Application(client_max_size=self.client_max_size)

@@ -24,6 +24,7 @@ from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
 from airflow_provider_pipelines.emulators.routes import (
+    ApiError,
     Handler,
     Middleware,
     Route,
@@ -239,13 +240,8 @@ def _format_log(at: float, level: str, message: str) -> str:
     return f"{stamp} - {level:<5} [main:i.c.c.d.SmartWorkflow@1] - {message}"
 
 
-class _BadRequest(Exception):
+class _BadRequest(ApiError):
     """A whole-request error: status and text body."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
 
 
 class CdapEmulator(Emulator[CdapEmulatorConfig]):
@@ -303,7 +299,9 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
     def routes(self) -> list[Route]:
         # A handler answers its result as JSON (a response as it is), or raises _BadRequest.
         api = functools.partial(
-            api_handler, error=_BadRequest, answer=lambda exc: web.Response(status=exc.status, text=exc.text)
+            api_handler,
+            error=_BadRequest,
+            answer=lambda exc: web.Response(status=exc.status, text=exc.message),
         )
 
         # Mutations start or stop runs (random lost replies apply to them only).
@@ -659,16 +657,13 @@ def _parse_batch(raw: bytes) -> list[dict[str, Any]]:
     return body
 
 
-def create_cdap_app(config: CdapEmulatorConfig | None = None) -> web.Application:
-    """A fresh CDAP emulator application (its state is reachable only over HTTP)."""
-    return CdapEmulator(config).create_app()
+create_cdap_app = CdapEmulator.new_app
 
 
 class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig]):
     """A running CDAP emulator plus direct control of its state, for tests.
 
     ``url`` is the root (self-hosted CDAP); ``api_url`` is the same server under ``/api`` (Data Fusion).
-    ``config`` is live: changes apply to the next request; :meth:`reset` restores the initial values.
     """
 
     emulator_class = CdapEmulator

@@ -25,6 +25,7 @@ from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
 from airflow_provider_pipelines.emulators.routes import (
+    ApiError,
     Handler,
     Middleware,
     Route,
@@ -69,11 +70,8 @@ class DagError(Exception):
     """An invalid DAG: answered 400 ``{"error": reason}``."""
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+class _ApiError(ApiError):
+    """Answered as ``{"error": message}`` with that HTTP status."""
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -531,7 +529,7 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
         # checks a DAG.
         # A handler answers its result as JSON (a response as it is), or raises _ApiError.
         api = functools.partial(
-            api_handler, error=_ApiError, answer=lambda exc: _error(exc.status, exc.reason)
+            api_handler, error=_ApiError, answer=lambda exc: _error(exc.status, exc.message)
         )
         return [
             Route("GET", "/ready", self._ready, "ready"),
@@ -688,15 +686,12 @@ def _check_target_state(state: str) -> None:
         raise _ApiError(400, f"Cannot set state {state.upper()}: only QUEUED (re-queue) is supported")
 
 
-def create_daggy_app(config: DaggyEmulatorConfig | None = None) -> web.Application:
-    """A fresh Daggy emulator application (its state is reachable only over HTTP)."""
-    return DaggyEmulator(config).create_app()
+create_daggy_app = DaggyEmulator.new_app
 
 
 class DaggyEmulatorHandle(PlatformEmulatorHandle[DaggyEmulator, DaggyEmulatorConfig]):
     """A running Daggy emulator plus direct control of its state, for tests.
 
-    ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     :meth:`runs` gives every run's full document (``GET /v1/dagrun/{id}``) plus its ``state``, by run id.
     """
 

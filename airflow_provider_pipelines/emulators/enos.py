@@ -28,6 +28,7 @@ from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
 from airflow_provider_pipelines.emulators.routes import (
+    ApiError,
     Handler,
     Middleware,
     Route,
@@ -197,22 +198,13 @@ def apim_signature(
 # ----- errors -----
 
 
-class _ApiError(Exception):
-    """An EnOS service error: ``{"code", "msg", "requestId", "data": null}`` under HTTP 200."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class _ApiError(ApiError):
+    """An EnOS service error (``status`` is its ``code``): ``{"code", "msg", "requestId", "data": null}``
+    under HTTP 200."""
 
 
-class _TokenError(Exception):
+class _TokenError(ApiError):
     """A token service error: ``{"status", "msg", "data": null}`` under HTTP 200."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _envelope(data: Any = "", code: int = 0, msg: str = "OK", status: int = 200) -> web.Response:
@@ -740,8 +732,8 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         return api_handler(action, _ApiError, self._service_error, _envelope)
 
     def _service_error(self, exc: _ApiError) -> web.Response:
-        self.core.stats.incr("errors", str(exc.code))
-        return _envelope(None, exc.code, exc.message)
+        self.core.stats.incr("errors", str(exc.status))
+        return _envelope(None, exc.status, exc.message)
 
     async def _operate(self, request: web.Request) -> Any:
         self._check_org(request)
@@ -1024,15 +1016,12 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def create_enos_app(config: EnosEmulatorConfig | None = None) -> web.Application:
-    """A fresh EnOS emulator application (its state is reachable only over HTTP)."""
-    return EnosEmulator(config).create_app()
+create_enos_app = EnosEmulator.new_app
 
 
 class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig]):
     """A running EnOS emulator plus direct control of its state, for tests.
 
-    ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     Its runs are flow instances: :meth:`runs` (``flow_instances``) gives every flow instance's record (as
     ``flowInstances?action=get`` shows it), newest first.
     """

@@ -24,6 +24,7 @@ from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
 from airflow_provider_pipelines.emulators.routes import (
+    ApiError,
     Handler,
     Middleware,
     Route,
@@ -108,13 +109,11 @@ class FlowEngineEmulatorConfig(FaultOptions):
             )
 
 
-class EnvelopeError(Exception):
+class EnvelopeError(ApiError):
     """Answered as ``{"status": status, "msg": msg, "data": null}`` with HTTP ``http`` (200 by default)."""
 
     def __init__(self, status: int, msg: str, http: int = 200) -> None:
-        super().__init__(msg)
-        self.status = status
-        self.msg = msg
+        super().__init__(status, msg)
         self.http = http
 
 
@@ -438,7 +437,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
 
     def _error(self, exc: EnvelopeError) -> web.Response:
         self.core.stats.incr("envelope_errors", str(exc.status))
-        return self._envelope(exc.status, exc.msg, None, exc.http)
+        return self._envelope(exc.status, exc.message, None, exc.http)
 
     # ----- application -----
 
@@ -846,16 +845,11 @@ def _parse_template(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return key, data
 
 
-def create_flowengine_app(config: FlowEngineEmulatorConfig | None = None) -> web.Application:
-    """A fresh FlowEngine emulator application (its state is reachable only over HTTP)."""
-    return FlowEngineEmulator(config).create_app()
+create_flowengine_app = FlowEngineEmulator.new_app
 
 
 class FlowEngineEmulatorHandle(PlatformEmulatorHandle[FlowEngineEmulator, FlowEngineEmulatorConfig]):
-    """A running FlowEngine emulator plus direct control of its state, for tests.
-
-    ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
-    """
+    """A running FlowEngine emulator plus direct control of its state, for tests."""
 
     emulator_class = FlowEngineEmulator
     run_key = "id"

@@ -122,7 +122,8 @@ class PlatformEmulatorHandle(EmulatorHandle, Generic[EmulatorT, ConfigT]):
 
     A platform subclasses ``PlatformEmulatorHandle[XEmulator, XEmulatorConfig]`` and sets
     :attr:`emulator_class`, and :attr:`run_key`, the field that names a run in its records;
-    :meth:`start` builds that emulator and serves it on a loopback port.
+    :meth:`start` builds that emulator and serves it on a loopback port. ``config`` is live: changes
+    apply from the next request; :meth:`reset` restores the initial values.
     """
 
     emulator_class: Callable[[ConfigT | None], EmulatorT]

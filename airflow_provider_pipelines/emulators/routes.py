@@ -77,6 +77,16 @@ class Route(NamedTuple):
     prefixes: Sequence[str] | None = None
 
 
+class ApiError(Exception):
+    """What a handler raises for one of its platform's error replies: a status (HTTP or the platform's
+    own code) and a message; each platform subclasses it and says how it is answered."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def api_handler(
     handler: Callable[[web.Request], Awaitable[Any]],
     error: type[ErrorT],

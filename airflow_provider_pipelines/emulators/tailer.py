@@ -32,6 +32,7 @@ from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
 from airflow_provider_pipelines.emulators.routes import (
     CONTROL_PREFIX,
+    ApiError,
     Handler,
     Middleware,
     Route,
@@ -79,13 +80,8 @@ class TailerEmulatorConfig(FaultOptions):
     token: str | None = None
 
 
-class _ApiError(Exception):
+class _ApiError(ApiError):
     """Answered as ``{"code": status, "message": message}`` with that HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -639,15 +635,12 @@ def _api_status(value: Any) -> str:
         raise _ApiError(400, str(exc)) from None
 
 
-def create_tailer_app(config: TailerEmulatorConfig | None = None) -> web.Application:
-    """A fresh Tailer emulator application (its state is reachable only over HTTP)."""
-    return TailerEmulator(config).create_app()
+create_tailer_app = TailerEmulator.new_app
 
 
 class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulatorConfig]):
     """A running Tailer emulator plus direct control of its state, for tests.
 
-    ``config`` is live: changes apply from the next request; :meth:`reset` restores the initial values.
     In :meth:`runs`, runs still in their pending window show ``PENDING``.
     """
 

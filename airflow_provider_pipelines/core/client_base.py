@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_pipelines.core.auth import Auth, OutgoingRequest, build_headers
-from airflow_provider_pipelines.core.caches import BoundedCache
 from airflow_provider_pipelines.core.errors import PipelineApiError, redact, shorten, summarize
 from airflow_provider_pipelines.core.plans import ApiCall
 from airflow_provider_pipelines.core.replies import fast_json_decoder, server_message
 from airflow_provider_pipelines.core.retry import RETRYABLE_STATUSES, parse_retry_after
 from airflow_provider_pipelines.core.settings import HttpSettings
 from airflow_provider_pipelines.core.transport import transport_failure
+from airflow_provider_pipelines.core.urls import BoundedCache
 
 # The name this logger had when the clients lived in core/http.py: logging configurations know it.
 log = logging.getLogger("airflow_provider_pipelines.core.http")
@@ -34,7 +34,7 @@ class ClientBase:
         self.settings = settings
         self.auth = auth or Auth()
         self.options: Mapping[str, Any] = dict(options or {})
-        # Base headers by "has a JSON body" (see core/caches.py); never mutated.
+        # Base headers by "has a JSON body" (see core/urls.py); never mutated.
         self._header_cache: BoundedCache[bool, dict[str, str]] = BoundedCache()
         self._init_session()
 

@@ -13,12 +13,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_pipelines.core.auth import OutgoingRequest
-from airflow_provider_pipelines.core.caches import BoundedCache
 from airflow_provider_pipelines.core.client_base import ClientBase
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.plans import ApiCall
 from airflow_provider_pipelines.core.transport import never_connected
-from airflow_provider_pipelines.core.urls import joined_url, query_string, wire_url
+from airflow_provider_pipelines.core.urls import BoundedCache, joined_url, query_string, wire_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -121,7 +120,7 @@ class AsyncApiClient(ClientBase):
 
     def _init_session(self) -> None:
         self._session = None  # opened by open()
-        # Prepared bodyless requests, polled again and again (core/caches.py; OutgoingRequest is immutable).
+        # Prepared bodyless requests, polled again and again (core/urls.py; OutgoingRequest is immutable).
         self._request_cache: BoundedCache[tuple[str, str, str], tuple[yarl.URL, OutgoingRequest]] = (
             BoundedCache()
         )

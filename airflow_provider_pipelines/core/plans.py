@@ -28,8 +28,8 @@ from typing import (
     cast,
 )
 
-from airflow_provider_pipelines.core.caches import process_cache
 from airflow_provider_pipelines.core.errors import PipelineApiError, summarize
+from airflow_provider_pipelines.core.urls import process_cache
 
 if TYPE_CHECKING:
     from airflow_provider_pipelines.core.client_base import ClientBase

@@ -23,12 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
 from airflow_provider_pipelines.emulators.routes import (
-    ApiError,
     Handler,
     Middleware,
     Route,

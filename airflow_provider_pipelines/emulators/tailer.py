@@ -26,13 +26,12 @@ from airflow_provider_pipelines.emulators.auth import (
     decode_hs256_jwt,
     encode_hs256_jwt,
 )
-from airflow_provider_pipelines.emulators.base import Emulator
+from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
 from airflow_provider_pipelines.emulators.routes import (
     CONTROL_PREFIX,
-    ApiError,
     Handler,
     Middleware,
     Route,

@@ -54,6 +54,8 @@ class PipelineHook(BaseHook):
     stopping_states: ClassVar[frozenset[str]] = frozenset()
     # Where a person sees whether a start took effect, for the error when a lost start reply is unresolved.
     start_check: ClassVar[str] = "the platform's list of runs"
+    # Where the connection's credentials are, for "Test connection" when the platform refuses them.
+    credential_fields: ClassVar[str] = "the connection's credentials"
     connection_form: ClassVar[ConnectionForm] = ConnectionForm()
 
     def __init_subclass__(cls, connection: ConnectionType | None = None, **kwargs: Any) -> None:
@@ -305,7 +307,7 @@ class PipelineHook(BaseHook):
             platform, status, reason = self.platform, exc.status, f"{exc.call}: {exc.message}"
             base = self._client.settings.base_url if self._client is not None else ""
             place = where(base) + urlsplit(base).path if base else "the connection's host"
-            credentials = getattr(self, "credential_fields", "the connection's credentials")
+            credentials = self.credential_fields
             if status in (401, 403):
                 message = f"{platform} refused the credentials (HTTP {status}, {reason}): check {credentials}"
             elif status in (404, 405):

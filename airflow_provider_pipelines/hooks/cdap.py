@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 
 PipelineType = Literal["batch", "streaming"]
 
+MARKER_ARG = "airflow.pipelines.task"
 # programType, programId and the path segments of each kind of pipeline.
 PROGRAMS: dict[str, tuple[str, str, str]] = {
     "batch": ("workflow", "DataPipelineWorkflow", "workflows"),
     "streaming": ("spark", "DataStreamsSparkStreaming", "spark"),
 }
-MARKER_ARG = "airflow.pipelines.task"
 CDAP_STATES = StateMap(
     {
         "PENDING": RunState.PENDING,
@@ -98,6 +98,7 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     state_map = CDAP_STATES
     stopping_states = frozenset({"STOPPING"})
     start_check = "the pipeline's runs in the CDAP UI (or GET .../workflows/DataPipelineWorkflow/runs)"
+    credential_fields = "the token in the password, or the keyfile_dict / key_path extras (Google auth)"
     failure_log_lines = 20
 
     def __init__(self, cdap_conn_id: str | None = None, **kwargs: Any) -> None:
@@ -238,8 +239,8 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     list_runs = endpoint(list_runs_plan)
     get_run_logs = endpoint(logs_plan)
 
-    # Where the connection's credentials are, for "Test connection" when CDAP refuses them.
-    credential_fields = "the token in the password, or the keyfile_dict / key_path extras (Google auth)"
+    def namespace_plan(self, namespace: str) -> Plan[Any]:
+        return (yield ApiCall("get namespace", "GET", url_path("v3", "namespaces", namespace)))
 
     def check_connection(self) -> str:
         """
@@ -250,9 +251,6 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
         auth = type(self.client.auth).__name__
         reply_mapping(self.platform, "get namespace", self.run(self.namespace_plan("default")))
         return f"read namespace default {how.get(auth, 'without credentials')}"
-
-    def namespace_plan(self, namespace: str) -> Plan[Any]:
-        return (yield ApiCall("get namespace", "GET", url_path("v3", "namespaces", namespace)))
 
     # -- the run protocol -----------------------------------------------------------------------------
 

@@ -92,6 +92,7 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     state_map = DAGGY_STATES
     can_resume = True
     start_check = "Daggy's list of runs (GET /v1/dagruns?all=1)"
+    credential_fields = "the headers extra (what the proxy in front of daggyd expects)"
 
     def __init__(self, daggy_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=daggy_conn_id or kwargs.pop("conn_id", None), **kwargs)
@@ -195,9 +196,6 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     kill_task = endpoint(kill_task_plan)
     get_task_state = endpoint(get_task_state_plan)
     set_task_state = endpoint(set_task_state_plan)
-
-    # Where the connection's credentials are, for "Test connection" when a proxy refuses them.
-    credential_fields = "the headers extra (what the proxy in front of daggyd expects)"
 
     def check_connection(self) -> str:
         """

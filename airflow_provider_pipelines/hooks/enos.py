@@ -148,6 +148,7 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
     state_map = ENOS_STATES
     stopping_states = frozenset({"STOPPING", "STOPPED", "PUBLISHED"})
     start_check = "the pipeline list or the flow's instances in the EnOS console"
+    credential_fields = "the login (the app key) and the password (the app secret)"
 
     def __init__(self, enos_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=enos_conn_id or kwargs.pop("conn_id", None), **kwargs)
@@ -357,9 +358,6 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
     )
     get_flow_instance = endpoint(get_flow_instance_plan)
     cancel_flow_instance = endpoint(cancel_flow_instance_plan)
-
-    # Where the connection's credentials are, for "Test connection" when EnOS refuses them.
-    credential_fields = "the login (the app key) and the password (the app secret)"
 
     def check_connection(self) -> str:
         """

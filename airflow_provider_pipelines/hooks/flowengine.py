@@ -103,6 +103,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     can_resume = True
     stopping_states = frozenset({"STOPPING"})
     start_check = "the pipeline's run history in FlowEngine (historyList)"
+    credential_fields = "the user_id extra (sent as X-FlowEngine-UserId) and the headers extra"
 
     def __init__(self, flowengine_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(conn_id=flowengine_conn_id or kwargs.pop("conn_id", None), **kwargs)
@@ -380,9 +381,6 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     stop_run = endpoint(stop_run_plan)
     resume_run = endpoint(resume_run_plan)
     get_run = endpoint(get_run_plan)
-
-    # Where the connection's credentials are, for "Test connection" when FlowEngine refuses them.
-    credential_fields = "the user_id extra (sent as X-FlowEngine-UserId) and the headers extra"
 
     def discovery_step_plan(self, name: str, path: str) -> Plan[Any]:
         """One call of engine discovery: its ``data``; a refusal (``status`` not 0) names the engine key."""

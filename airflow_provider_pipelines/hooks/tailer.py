@@ -133,6 +133,7 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
     platform = "Tailer"
     state_map = TAILER_STATES
     start_check = "the configuration's runs in Tailer Studio (or get_last_status)"
+    credential_fields = "the JWT in the password, or the refresh_token and firebase_api_key extras"
     default_url = TAILER_API_URL
     can_cancel = False
 
@@ -308,9 +309,6 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
     set_run_status = endpoint(set_run_status_plan)
     reset_workflow_status = endpoint(reset_workflow_status_plan)
     set_configuration_status = endpoint(set_configuration_status_plan)
-
-    # Where the connection's credentials are, for "Test connection" when Tailer refuses them.
-    credential_fields = "the JWT in the password, or the refresh_token and firebase_api_key extras"
 
     def check_token_plan(self) -> Plan[Any]:
         """``get_by_status`` naming no account: Tailer checks the token before it reads the request."""

@@ -31,7 +31,8 @@ from airflow_provider_pipelines.core.plans import Plan
 from airflow_provider_pipelines.core.states import RunStatus
 from airflow_provider_pipelines.hooks.daggy import DaggyHook, format_counts, last_mapping, task_counts
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
-from benchmarks.common import api_requests, cpu_seconds, emulator_process, median, pin, post_json
+from benchmarks.common import api_requests, cpu_seconds, emulator_process, pin, post_json
+from benchmarks.poll_cost import paired_rounds
 
 ONE = "one-task run"
 LARGE = "large run"
@@ -115,31 +116,9 @@ async def _run(url: str, seconds: float, rounds: int, refs: dict[str, int]) -> d
         LARGE: trigger(DaggyRunTrigger, refs[LARGE]),
         BEFORE: trigger(WholeDocumentTrigger, refs[LARGE]),
     }
-    samples: dict[str, list[float]] = {name: [] for name in found}
-    ratios: dict[str, list[float]] = {name: [] for name in found}
-    polls: dict[str, int] = dict.fromkeys(found, 0)
-    for make in found.values():  # warm-up: imports, first connections
-        await _measure(make, 0.2, url)
-    for _ in range(rounds):
-        costs = {}
-        for name, make in found.items():
-            cpu, count = await _measure(make, seconds, url)
-            polls[name] += count
-            if count:
-                costs[name] = cpu / count
-                samples[name].append(cpu / count)
-        if costs.get(ONE):
-            for name, cost in costs.items():
-                ratios[name].append(cost / costs[ONE])
-    return {
-        name: {
-            "cpu_us_per_poll": round(median(values) * 1e6, 1),
-            "one_task_ratio": round(median(ratios[name]), 2),
-            "polls": polls[name],
-            "rounds": len(values),
-        }
-        for name, values in samples.items()
-    }
+    return await paired_rounds(
+        found, lambda make, s: _measure(make, s, url), ONE, "one_task_ratio", seconds, rounds, 0.2
+    )
 
 
 def measure(seconds: float = 2.0, rounds: int = 5, tasks: int = 1000, log_mb: float = 20.0) -> dict[str, Any]:

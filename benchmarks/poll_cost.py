@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from unittest import mock
 
@@ -116,34 +116,48 @@ async def _measure(make: Poller, seconds: float, url: str) -> tuple[float, int]:
     return cpu, api_requests(url) - before_polls
 
 
-async def _run(url: str, seconds: float, rounds: int, ref: dict[str, Any]) -> dict[str, Any]:
-    found = pollers(url, ref)
+async def paired_rounds(
+    found: Mapping[str, Poller],
+    measure_one: Callable[[Poller, float], Awaitable[tuple[float, int]]],
+    reference: str,
+    ratio_key: str,
+    seconds: float,
+    rounds: int,
+    warm_up: float,
+) -> dict[str, Any]:
+    """CPU per poll of each poller, in ``rounds`` alternating rounds, with its ratio to ``reference``
+    measured in the same round: the machine's slow spells cancel out."""
     samples: dict[str, list[float]] = {name: [] for name in found}
     ratios: dict[str, list[float]] = {name: [] for name in found}
     polls: dict[str, int] = dict.fromkeys(found, 0)
     for make in found.values():  # warm-up: imports, first connections, the emulator's caches
-        await _measure(make, 0.3, url)
+        await measure_one(make, warm_up)
     for _ in range(rounds):
         costs = {}
         for name, make in found.items():
-            cpu, count = await _measure(make, seconds, url)
+            cpu, count = await measure_one(make, seconds)
             polls[name] += count
             if count:
                 costs[name] = cpu / count
                 samples[name].append(cpu / count)
-        # Each poller against the floor of the same round: the machine's slow spells cancel out.
-        if costs.get(FLOOR):
+        if costs.get(reference):
             for name, cost in costs.items():
-                ratios[name].append(cost / costs[FLOOR])
+                ratios[name].append(cost / costs[reference])
     return {
         name: {
             "cpu_us_per_poll": round(median(values) * 1e6, 1),
-            "floor_ratio": round(median(ratios[name]), 2),
+            ratio_key: round(median(ratios[name]), 2),
             "polls": polls[name],
             "rounds": len(values),
         }
         for name, values in samples.items()
     }
+
+
+async def _run(url: str, seconds: float, rounds: int, ref: dict[str, Any]) -> dict[str, Any]:
+    return await paired_rounds(
+        pollers(url, ref), lambda make, s: _measure(make, s, url), FLOOR, "floor_ratio", seconds, rounds, 0.3
+    )
 
 
 def measure(seconds: float = 2.0, rounds: int = 5) -> dict[str, Any]:

@@ -10,12 +10,19 @@ BENCH := $(VENV)/bench
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint test-af3 test-af2 system-test reliability bench postgres envs locks emulators clean
+.PHONY: demo test lint docs test-af3 test-af2 system-test reliability bench postgres envs locks emulators clean
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py
 
-test: lint test-af3 test-af2
+test: lint docs test-af3 test-af2
+
+# The documentation site (Sphinx, MyST Markdown, furo) from docs/ into docs/_build/html: every warning
+# is an error, every cross-reference must resolve, then every internal link and anchor is checked.
+docs: $(AF3)/.installed
+	rm -rf docs/_build/html
+	$(AF3)/bin/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(AF3)/bin/python docs/check_links.py docs/_build/html
 
 lint: $(AF3)/.installed
 	$(AF3)/bin/ruff check .
@@ -84,4 +91,4 @@ locks: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 requirements/bench.in -o requirements/bench.lock
 
 clean:
-	rm -rf $(VENV) .demo .bench .reliability .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .bench .reliability docs/_build .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,7 @@ with DAG(
     tags=["example", "cdap"],
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
 ) as dag:
+    # [START howto_cdap_start_deferrable]
     # Waits in the triggerer: no worker slot is held while the pipeline runs.
     daily_sales = CdapStartPipelineOperator(
         task_id="daily_sales",
@@ -47,7 +48,9 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=2),
     )
+    # [END howto_cdap_start_deferrable]
 
+    # [START howto_cdap_start_classic]
     # Waits on the worker, polling.
     inventory_sync = CdapStartPipelineOperator(
         task_id="inventory_sync",
@@ -55,7 +58,9 @@ with DAG(
         deferrable=False,
         poll_interval=POLL_INTERVAL,
     )
+    # [END howto_cdap_start_classic]
 
+    # [START howto_cdap_start_then_sensor]
     # Start without waiting, then wait with a sensor (for example in another DAG, or after other work).
     start_orders_export = CdapStartPipelineOperator(
         task_id="start_orders_export",
@@ -70,7 +75,9 @@ with DAG(
         poke_interval=POLL_INTERVAL,
         timeout=3600,
     )
+    # [END howto_cdap_start_then_sensor]
 
+    # [START howto_cdap_streaming_start_stop]
     # A streaming pipeline succeeds once it is RUNNING; stop that run afterwards.
     start_clickstream = CdapStartPipelineOperator(
         task_id="start_clickstream",
@@ -85,6 +92,7 @@ with DAG(
         pipeline_type="streaming",
         run_id="{{ ti.xcom_pull(task_ids='start_clickstream', key='run_id') }}",
     )
+    # [END howto_cdap_streaming_start_stop]
 
     daily_sales >> inventory_sync
     start_orders_export >> wait_for_orders_export

@@ -30,6 +30,7 @@ DAY_NODASH = "{{ (logical_date if logical_date is defined else dag_run.run_after
 
 POLL_INTERVAL = 1
 
+# [START howto_daggy_dag_spec]
 # One task per JOBNO value (``extract_0``, ``extract_1``), then ``load`` once both are done.
 # ``{{JOBNO}}`` is Daggy's parameter, left alone; ``DAY`` is an Airflow template, rendered before submitting.
 EXTRACT_AND_LOAD = {
@@ -44,6 +45,7 @@ EXTRACT_AND_LOAD = {
         "load": {"job": {"command": ["/usr/bin/python3", "load.py", "--day", DAY]}},
     },
 }
+# [END howto_daggy_dag_spec]
 
 REPORT = {
     "tag": "report",
@@ -61,6 +63,7 @@ with DAG(
     tags=["example", "daggy"],
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
 ) as dag:
+    # [START howto_daggy_submit_deferrable]
     # Validated first (an invalid DAG fails here with Daggy's reason), then submitted; waits in the triggerer.
     extract_and_load = DaggySubmitDagOperator(
         task_id="extract_and_load",
@@ -69,12 +72,16 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=1),
     )
+    # [END howto_daggy_submit_deferrable]
 
+    # [START howto_daggy_submit_classic]
     # Waits on the worker.
     report = DaggySubmitDagOperator(
         task_id="report", dag_spec=REPORT, deferrable=False, poll_interval=POLL_INTERVAL
     )
+    # [END howto_daggy_submit_classic]
 
+    # [START howto_daggy_sensor]
     # Submit without waiting, watch with a sensor.
     submit_nowait = DaggySubmitDagOperator(
         task_id="submit_nowait", dag_spec=REPORT, wait_for_completion=False
@@ -85,6 +92,7 @@ with DAG(
         deferrable=True,
         poke_interval=POLL_INTERVAL,
     )
+    # [END howto_daggy_sensor]
 
     extract_and_load >> report
     submit_nowait >> watch
@@ -98,11 +106,13 @@ with DAG(
     catchup=False,
     tags=["example", "daggy"],
 ) as resume_dag:
+    # [START howto_daggy_kill_requeue]
     run_id = "{{ ti.xcom_pull(task_ids='submit', key='run_id') }}"
     submit = DaggySubmitDagOperator(task_id="submit", dag_spec=REPORT, wait_for_completion=False)
     kill = DaggyKillRunOperator(task_id="kill", run_id=run_id)
     resume = DaggyRequeueRunOperator(
         task_id="resume", run_id=run_id, deferrable=True, poll_interval=POLL_INTERVAL
     )
+    # [END howto_daggy_kill_requeue]
 
     submit >> kill >> resume

@@ -42,6 +42,7 @@ with DAG(
     tags=["example", "enos"],
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
 ) as dag:
+    # [START howto_enos_streaming]
     # Streaming: start, wait until the pipeline list shows RUNNING, pause, then stop and wait for STOPPED.
     start = EnosStartStreamingPipelineOperator(
         task_id="start_pipeline",
@@ -60,7 +61,9 @@ with DAG(
     stop = EnosStopStreamingPipelineOperator(
         task_id="stop_pipeline", pipeline_id="pl-demo-1", deferrable=True, poll_interval=POLL_INTERVAL
     )
+    # [END howto_enos_streaming]
 
+    # [START howto_enos_flow_deferrable]
     # Batch data flows (v2.1): trigger with parameters and wait; trigger another and watch it with a sensor.
     daily_flow = EnosTriggerFlowOperator(
         task_id="daily_flow",
@@ -70,9 +73,13 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=2),
     )
+    # [END howto_enos_flow_deferrable]
+    # [START howto_enos_flow_classic]
     hourly_flow = EnosTriggerFlowOperator(
         task_id="hourly_flow", flow_id=102, deferrable=False, poll_interval=POLL_INTERVAL
     )
+    # [END howto_enos_flow_classic]
+    # [START howto_enos_flow_then_sensor]
     trigger_nowait = EnosTriggerFlowOperator(task_id="trigger_nowait", flow_id=103, wait_for_completion=False)
     watch_flow = EnosFlowInstanceSensor(
         task_id="watch_flow",
@@ -80,6 +87,7 @@ with DAG(
         deferrable=True,
         poke_interval=POLL_INTERVAL,
     )
+    # [END howto_enos_flow_then_sensor]
 
     start >> running >> pause >> stop
     daily_flow >> hourly_flow

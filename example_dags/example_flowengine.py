@@ -44,6 +44,7 @@ with DAG(
     tags=["example", "flowengine"],
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
 ) as dag:
+    # [START howto_flowengine_update_schedule]
     # Airflow drives this pipeline from now on: describe it so, and turn its own crontab off.
     describe = FlowEngineUpdatePipelineOperator(
         task_id="describe", pipeline_id=PIPELINE_ID, changes={"data": {"describe": "scheduled by Airflow"}}
@@ -51,7 +52,9 @@ with DAG(
     unschedule = FlowEngineSchedulePipelineOperator(
         task_id="unschedule", pipeline_id=PIPELINE_ID, enabled=False
     )
+    # [END howto_flowengine_update_schedule]
 
+    # [START howto_flowengine_start_deferrable]
     # Nodes named by their name ("feature_sql") or id ("node_train"); waits in the triggerer.
     features = FlowEngineStartPipelineOperator(
         task_id="features",
@@ -61,11 +64,15 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=2),
     )
+    # [END howto_flowengine_start_deferrable]
+    # [START howto_flowengine_start_classic]
     # Waits on the worker.
     rerun = FlowEngineStartPipelineOperator(
         task_id="rerun", pipeline_id=PIPELINE_ID, deferrable=False, poll_interval=POLL_INTERVAL
     )
+    # [END howto_flowengine_start_classic]
 
+    # [START howto_flowengine_start_then_sensor]
     # Start without waiting, watch with a sensor.
     start_nowait = FlowEngineStartPipelineOperator(
         task_id="start_nowait", pipeline_id=PIPELINE_ID, wait_for_completion=False
@@ -77,6 +84,7 @@ with DAG(
         deferrable=True,
         poke_interval=POLL_INTERVAL,
     )
+    # [END howto_flowengine_start_then_sensor]
 
     describe >> unschedule >> features >> rerun
     start_nowait >> watch
@@ -89,6 +97,7 @@ with DAG(
     catchup=False,
     tags=["example", "flowengine"],
 ) as resume_dag:
+    # [START howto_flowengine_stop_resume]
     run_id = "{{ ti.xcom_pull(task_ids='start', key='run_id') }}"
     start = FlowEngineStartPipelineOperator(
         task_id="start", pipeline_id=PIPELINE_ID, wait_for_completion=False
@@ -97,4 +106,5 @@ with DAG(
     resume = FlowEngineResumeRunOperator(
         task_id="resume", pipeline_id=PIPELINE_ID, run_id=run_id, deferrable=True, poll_interval=POLL_INTERVAL
     )
+    # [END howto_flowengine_stop_resume]
     start >> stop >> resume

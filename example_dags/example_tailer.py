@@ -31,7 +31,9 @@ except ImportError:  # Airflow 2
 DAY = "{{ (logical_date if logical_date is defined else dag_run.run_after) | ds }}"
 
 POLL_INTERVAL = 1
+# [START howto_tailer_job]
 JOB = {"account": "000099", "environment": "DEV", "configuration_type": "table-to-table"}
+# [END howto_tailer_job]
 
 with DAG(
     dag_id="example_tailer",
@@ -41,6 +43,7 @@ with DAG(
     tags=["example", "tailer"],
     default_args={"retries": 1, "retry_delay": timedelta(minutes=1)},
 ) as dag:
+    # [START howto_tailer_launch_deferrable]
     # The id is written without its environment: the operator adds "_DEV" (and says so in the log).
     prepare = TailerLaunchJobOperator(
         task_id="prepare_pda",
@@ -51,7 +54,9 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         timeout=timedelta(hours=3),
     )
+    # [END howto_tailer_launch_deferrable]
 
+    # [START howto_tailer_launch_classic]
     load = TailerLaunchJobOperator(
         task_id="load_pda",
         **JOB,
@@ -59,7 +64,9 @@ with DAG(
         deferrable=False,
         poll_interval=POLL_INTERVAL,
     )
+    # [END howto_tailer_launch_classic]
 
+    # [START howto_tailer_launch_then_sensor]
     # Launch without waiting; watch that run with a sensor.
     launch_export = TailerLaunchJobOperator(
         task_id="launch_export",
@@ -77,7 +84,9 @@ with DAG(
         poke_interval=POLL_INTERVAL,
         timeout=3600,
     )
+    # [END howto_tailer_launch_then_sensor]
 
+    # [START howto_tailer_reset_activate]
     # Start a workflow from scratch, and make sure a configuration is active.
     reset = TailerResetWorkflowOperator(
         task_id="reset_workflow", account="000099", environment="DEV", configuration_id="000099-load-pda"
@@ -85,6 +94,7 @@ with DAG(
     activate = TailerSetConfigurationStatusOperator(
         task_id="activate_export", **JOB, configuration_id="000099_export_sales_DEV", activated=True
     )
+    # [END howto_tailer_reset_activate]
 
     reset >> prepare >> load
     activate >> launch_export >> wait_export
@@ -98,6 +108,7 @@ with DAG(
     catchup=False,
     tags=["example", "tailer"],
 ) as dependency_dag:
+    # [START howto_tailer_last_status]
     upstream = TailerLaunchJobOperator(  # on a real platform, the other team's schedule does this
         task_id="other_team_job",
         **JOB,
@@ -112,4 +123,5 @@ with DAG(
         poke_interval=POLL_INTERVAL,
         timeout=6 * 3600,
     )
+    # [END howto_tailer_last_status]
     upstream >> wait_for_stores

@@ -20,6 +20,7 @@ class _Page(HTMLParser):
         super().__init__()
         self.ids: set[str] = set()
         self.links: list[str] = []
+        self.checked = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
@@ -31,7 +32,7 @@ class _Page(HTMLParser):
                 self.links.append(value)
 
 
-def check(root: Path) -> list[str]:
+def check(root: Path) -> tuple[int, list[str]]:
     pages: dict[Path, _Page] = {}
     for path in root.rglob("*.html"):
         if SKIPPED_DIRS & set(path.relative_to(root).parts):
@@ -45,6 +46,7 @@ def check(root: Path) -> list[str]:
             parts = urlsplit(link)
             if parts.scheme or parts.netloc or link.startswith("mailto:"):
                 continue
+            page.checked += 1
             target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
             if target.is_dir():
                 target = target / "index.html"
@@ -53,7 +55,7 @@ def check(root: Path) -> list[str]:
                 problems.append(f"{where}: no such file")
             elif parts.fragment and target in pages and unquote(parts.fragment) not in pages[target].ids:
                 problems.append(f"{where}: no such anchor")
-    return problems
+    return sum(page.checked for page in pages.values()), problems
 
 
 def main() -> int:
@@ -61,10 +63,10 @@ def main() -> int:
     if not (root / "index.html").exists():
         print(f"{root}: no built site (run make docs)", file=sys.stderr)
         return 2
-    problems = check(root)
+    checked, problems = check(root)
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"internal links: {len(problems)} broken")
+    print(f"internal links: {checked} checked, {len(problems)} broken")
     return 1 if problems else 0
 
 

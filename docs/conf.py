@@ -53,7 +53,10 @@ pygments_style = "sphinx"
 # Names that docstrings mention in the short form of their own module (helpers and base classes that
 # are not part of the public reference); every other reference must resolve.
 nitpick_ignore_regex = [
-    (r"py:(class|meth|func|data)", r"(.*\.)?(PipelineRunTrigger|PipelineApiError|HISTORY_PAGE_SIZE|HISTORY_PAGES)"),
+    (
+        r"py:(class|meth|func|data)",
+        r"(.*\.)?(PipelineRunTrigger|PipelineApiError|HISTORY_PAGE_SIZE|HISTORY_PAGES)",
+    ),
     (r"py:meth", r"(Cdap|Daggy|Tailer|FlowEngine|Enos)Hook\.\w+"),
     (r"py:func", r"airflow_provider_pipelines\.hooks\.tailer\.api_configuration_id"),
 ]

@@ -62,8 +62,8 @@ def test_values_of_every_kind_reach_cdap_as_text(cdap: CdapEmulatorHandle) -> No
 def test_templates_inside_runtime_args_render_as_text_under_native_rendering(
     cdap: CdapEmulatorHandle,
 ) -> None:
-    """A string inside ``runtime_args`` stays a string, its template rendered as text (README,
-    "Templated dicts and lists: strings stay strings"), whatever the DAG's native setting."""
+    """A string inside ``runtime_args`` stays a string, its template rendered as text
+    (docs/concepts/templating.md), whatever the DAG's native setting."""
     templated = '{"count": "{{ 40 + 2 }}", "window": "{{ {\'days\': 7} }}", "name": "{{ \'007\' }}"}'
     result = run_dag(
         start_task("native-args", templated, deferrable=True),

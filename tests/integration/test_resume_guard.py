@@ -1,5 +1,5 @@
 """
-The resume guard (README, "Airflow 3.3 and quick runs"): Airflow 3.3 fails a deferred task that
+The resume guard (docs/concepts/resume-guard.md): Airflow 3.3 fails a deferred task that
 resumes before the scheduler has seen its worker leave the deferral (apache/airflow#72716). A
 trigger therefore holds its event until ``resume_guard_seconds`` after the deferral; a run that ends
 later is not delayed.

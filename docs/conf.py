@@ -48,7 +48,6 @@ mermaid_output_format = "raw"
 html_theme = "furo"
 html_title = "airflow-provider-pipelines"
 html_static_path: list[str] = []
-pygments_style = "sphinx"
 
 # Names that docstrings mention in the short form of their own module (helpers and base classes that
 # are not part of the public reference); every other reference must resolve.

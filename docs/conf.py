@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# Importing Airflow writes a default configuration into AIRFLOW_HOME: keep it out of the user's home.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="pipelines-docs-airflow-home-"))
+# Importing Airflow writes a default configuration into AIRFLOW_HOME: keep it in the build directory.
+AIRFLOW_HOME = Path(__file__).resolve().parent / "_build" / "airflow-home"
+AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 project = "airflow-provider-pipelines"
 author = "airflow-provider-pipelines contributors"

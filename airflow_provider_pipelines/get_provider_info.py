@@ -107,6 +107,8 @@ def provider_info(platforms: Sequence[Platform]) -> dict[str, Any]:
         "description": "Start and watch pipeline runs on CDAP / Cloud Data Fusion, Daggy, Tailer, "
         "FlowEngine and EnOS from Airflow.",
         "versions": [__version__],
+        # Airflow 3 sets documentation-url from the package's metadata (the same URL); project-urls is
+        # this provider's own key (the schema allows more keys than it names).
         "documentation-url": PROJECT_URLS["Documentation"],
         "project-urls": dict(PROJECT_URLS),
         "integrations": [

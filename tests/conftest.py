@@ -14,6 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+# The emulators' fixtures: the plugin is opt-in (no pytest11 entry point), as for any user's project.
+pytest_plugins = ["airflow_provider_pipelines.emulators.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parent.parent
 HOME = Path(tempfile.mkdtemp(prefix="pipelines-airflow-home-"))
 DAGS = HOME / "dags"

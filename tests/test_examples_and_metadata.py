@@ -203,3 +203,102 @@ def test_a_platform_declared_twice_is_refused() -> None:
 
     with pytest.raises(ValueError, match="declared twice"):
         registry(*PLATFORMS, replace(PLATFORMS[0], name="other"))
+
+
+# -- the project's URLs and the [pipelines] options (get_provider_info.py, pyproject.toml) -----------
+
+
+def test_project_urls_are_full_and_the_same_in_pyproject_and_the_provider_info() -> None:
+    import tomllib
+    from urllib.parse import urlsplit
+
+    from airflow_provider_pipelines.get_provider_info import PROJECT_URLS
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["urls"] == dict(PROJECT_URLS)
+    assert set(PROJECT_URLS) == {"Documentation", "Source", "Changelog", "Issues"}
+    for label, url in PROJECT_URLS.items():
+        parts = urlsplit(url)
+        assert parts.scheme == "https" and "." in parts.netloc and parts.path.strip("/"), (label, url)
+    source = PROJECT_URLS["Source"]
+    assert PROJECT_URLS["Changelog"] == f"{source}/blob/main/CHANGELOG.md"
+    assert (ROOT / "CHANGELOG.md").is_file()
+    assert PROJECT_URLS["Issues"] == f"{source}/issues"
+    docs = PROJECT_URLS["Documentation"]
+    assert docs.startswith("https://airflow-provider-pipelines.readthedocs.io/") and docs.endswith("/")
+
+    info = get_provider_info()
+    assert info["project-urls"] == dict(PROJECT_URLS)
+    assert info["documentation-url"] == docs
+    assert {i["integration-name"] for i in info["integrations"]} == {p.display_name for p in PLATFORMS}
+    for integration in info["integrations"]:
+        assert integration["external-doc-url"].startswith(docs)
+
+
+CONF_GETTERS = {"get", "getint", "getfloat", "getboolean", "getjson", "getlist", "getenum", "has_option"}
+
+
+def pipelines_options_read(package: Path) -> dict[str, list[str]]:
+    """``conf.<getter>("pipelines", "<name>", ...)`` in the package's code: option -> where."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in CONF_GETTERS
+                and isinstance(node.func.value, ast.Name | ast.Attribute)
+                and (getattr(node.func.value, "id", None) or getattr(node.func.value, "attr", None)) == "conf"
+                and node.args
+            ):
+                continue
+            section = node.args[0]
+            if not (isinstance(section, ast.Constant) and section.value == "pipelines"):
+                # A section given by a name would hide its options from this scan.
+                assert isinstance(section, ast.Constant), f"{path}:{node.lineno}: write the section literally"
+                continue
+            option = node.args[1] if len(node.args) > 1 else None
+            assert isinstance(option, ast.Constant) and isinstance(option.value, str), (
+                f"{path}:{node.lineno}: write the [pipelines] option's name literally"
+            )
+            found.setdefault(option.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_every_pipelines_option_read_is_declared_in_the_provider_info() -> None:
+    from airflow_provider_pipelines.get_provider_info import CONFIG_OPTIONS
+
+    read = pipelines_options_read(ROOT / "airflow_provider_pipelines")
+    assert "resume_guard_seconds" in read  # the scan finds what it is meant to find
+    declared = get_provider_info()["config"]["pipelines"]["options"]
+    undeclared = {name: where for name, where in read.items() if name not in declared}
+    assert undeclared == {}, "declare them in CONFIG_OPTIONS (get_provider_info.py)"
+    assert set(declared) == set(read), "declared options nothing reads"
+    assert [option.name for option in CONFIG_OPTIONS] == list(declared)
+    for name, option in declared.items():
+        assert option["description"] and option["version_added"], name
+        assert option["type"] in {"string", "boolean", "integer", "float"}, name
+        assert option["example"] is not None, name
+        assert option["default"] is None or isinstance(option["default"], str), name
+    # What the docs name is declared too: [pipelines] x or AIRFLOW__PIPELINES__X.
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = doc.read_text()
+        named = set(re.findall(r"\[pipelines\] (\w+)", text))
+        named |= {name.lower() for name in re.findall(r"AIRFLOW__PIPELINES__(\w+)", text)}
+        assert named <= set(declared), f"{doc.relative_to(ROOT)} names undeclared options"
+
+
+def test_airflow_reads_the_declared_pipelines_section() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    configs = dict(ProvidersManager().provider_configs)
+    assert configs["airflow-provider-pipelines"] == get_provider_info()["config"]
+
+
+def test_an_option_declared_twice_is_refused() -> None:
+    from airflow_provider_pipelines.get_provider_info import CONFIG_OPTIONS, config_section
+
+    with pytest.raises(ValueError, match="declared twice"):
+        config_section([*CONFIG_OPTIONS, CONFIG_OPTIONS[0]])

@@ -1,6 +1,7 @@
-"""pytest fixtures serving the emulators (the ``pipelines_emulators`` pytest11 plugin): per emulator of the
-registry, ``<name>_emulator``, ``<name>_emulator_factory(**config)`` and ``start_<name>_emulator(**config)``
-(docs/EMULATORS.md). Only light imports here: every pytest run with this provider installed loads it.
+"""pytest fixtures serving the emulators: per emulator of the registry, ``<name>_emulator``,
+``<name>_emulator_factory(**config)`` and ``start_<name>_emulator(**config)`` (docs/EMULATORS.md).
+Opt-in: ``-p airflow_provider_pipelines.emulators.pytest_plugin``, or ``pytest_plugins = [...]`` in a
+top-level conftest.
 """
 
 from __future__ import annotations

@@ -116,6 +116,8 @@ BASE = "/{version:v1beta1|v1}/projects/{project}/locations/{location}"
 INSTANCE = BASE + "/instances/{instance:[^/:]+}"
 IAM_PATH = "/v1/projects/-/serviceAccounts/{account:[^/:]+}:generateAccessToken"
 TYPE_URL = "type.googleapis.com/google.cloud.datafusion.v1.{}"
+# Who a request authenticated as ("" when anonymous, with require_auth off).
+PRINCIPAL = web.RequestKey("datafusion_principal", str)
 
 
 @dataclass
@@ -318,7 +320,7 @@ class DataFusionEmulator(Emulator[DataFusionEmulatorConfig]):
                 "cookie or other valid authentication credential.",
             )
         self.core.stats.incr("calls_by_principal", principal or "anonymous")
-        request["principal"] = principal
+        request[PRINCIPAL] = principal or ""
         return await handler(request)
 
     def _principal(self, token: str | None) -> str | None:
@@ -590,8 +592,7 @@ class DataFusionEmulator(Emulator[DataFusionEmulatorConfig]):
         return claims
 
     async def _generate_access_token(self, request: web.Request) -> Any:
-        caller = request.get("principal")
-        if caller is None:
+        if not request.get(PRINCIPAL):
             raise _GoogleError(401, "Request is missing a valid OAuth 2 access token")
         account = request.match_info["account"]
         body = await _json_body(request)

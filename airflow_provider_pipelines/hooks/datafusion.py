@@ -190,7 +190,8 @@ class DataFusionHook(PipelineHook):
 
     # -- names and paths ----------------------------------------------------------------------------
 
-    def _project(self, project_id: str | None) -> Plan[str]:
+    def project_plan(self, project_id: str | None) -> Plan[str]:
+        """``project_id``, else the connection's ``project`` extra, else its key's ``project_id``."""
         if project_id:
             return project_id
         from airflow_provider_pipelines.core.plans import OPTIONS
@@ -203,6 +204,8 @@ class DataFusionHook(PipelineHook):
                 "(its 'project' extra or its key's project_id)"
             )
         return str(project)
+
+    project = endpoint(project_plan)
 
     def _instance_path(self, project_id: str, location: str, instance_name: str, suffix: str = "") -> str:
         path = url_path(
@@ -226,7 +229,7 @@ class DataFusionHook(PipelineHook):
         self, project_id: str | None, location: str, instance_name: str
     ) -> Plan[dict[str, Any]]:
         """The instance: ``name``, ``type``, ``state``, ``apiEndpoint``, ``serviceEndpoint``..."""
-        project = yield from self._project(project_id)
+        project = yield from self.project_plan(project_id)
         call = f"get instance {instance_name_of(project, location, instance_name)}"
         reply = yield get_call(call, self._instance_path(project, location, instance_name))
         return reply_mapping(self.platform, call, reply)
@@ -235,7 +238,7 @@ class DataFusionHook(PipelineHook):
         self, project_id: str | None, location: str, instance_name: str, instance: Mapping[str, Any]
     ) -> Plan[dict[str, Any]]:
         """Create an instance (``POST .../instances?instanceId=``); the long-running operation."""
-        project = yield from self._project(project_id)
+        project = yield from self.project_plan(project_id)
         call = f"create instance {instance_name_of(project, location, instance_name)}"
         path = url_path(self.api_version, "projects", project, "locations", location, "instances")
         reply = yield ApiCall(
@@ -253,7 +256,7 @@ class DataFusionHook(PipelineHook):
     ) -> Plan[dict[str, Any]]:
         """Update an instance's fields named by ``update_mask`` (``labels,options``; none: all that
         can change); the long-running operation."""
-        project = yield from self._project(project_id)
+        project = yield from self.project_plan(project_id)
         call = f"update instance {instance_name_of(project, location, instance_name)}"
         mask = update_mask if isinstance(update_mask, str) or update_mask is None else ",".join(update_mask)
         reply = yield ApiCall(
@@ -270,7 +273,7 @@ class DataFusionHook(PipelineHook):
         self, project_id: str | None, location: str, instance_name: str
     ) -> Plan[dict[str, Any]]:
         """Restart an instance (``POST {name}:restart``); the long-running operation."""
-        project = yield from self._project(project_id)
+        project = yield from self.project_plan(project_id)
         call = f"restart instance {instance_name_of(project, location, instance_name)}"
         path = self._instance_path(project, location, instance_name, ":restart")
         reply = yield ApiCall(call, "POST", path, json={}, idempotent=False)
@@ -280,7 +283,7 @@ class DataFusionHook(PipelineHook):
         self, project_id: str | None, location: str, instance_name: str
     ) -> Plan[dict[str, Any]]:
         """Delete an instance; the long-running operation."""
-        project = yield from self._project(project_id)
+        project = yield from self.project_plan(project_id)
         call = f"delete instance {instance_name_of(project, location, instance_name)}"
         self._endpoints.pop((project, location, instance_name), None)
         reply = yield ApiCall(call, "DELETE", self._instance_path(project, location, instance_name))
@@ -307,7 +310,7 @@ class DataFusionHook(PipelineHook):
     # -- where an instance's CDAP and UI are --------------------------------------------------------
 
     def _endpoints_of(self, project_id: str | None, location: str, instance_name: str) -> dict[str, Any]:
-        project = self.run(self._project(project_id))
+        project = self.project(project_id)
         key = (project, location, instance_name)
         if key not in self._endpoints:
             instance = self.get_instance(project, location, instance_name)

@@ -256,14 +256,21 @@ class DataFusionEmulator(Emulator[DataFusionEmulatorConfig]):
             self._scheduled[(instance, verb)] = message
 
     def put_instance(
-        self, project: str, location: str, instance: str, body: Mapping[str, Any] | None = None
+        self,
+        project: str,
+        location: str,
+        instance: str,
+        body: Mapping[str, Any] | None = None,
+        state: str = "ACTIVE",
     ) -> dict[str, Any]:
-        """An ACTIVE instance, there at once (no operation)."""
+        """An instance in ``state`` (ACTIVE, FAILED...), there at once (no operation)."""
         at = now()
         with self._lock:
             record = FusionInstance(
-                (project, location, instance), {"type": "BASIC", **dict(body or {})}, "ACTIVE", at, at
+                (project, location, instance), {"type": "BASIC", **dict(body or {})}, state, at, at
             )
+            if state == "FAILED":
+                record.state_message = "Simulated failure (put_instance)"
             self._instances[record.key] = record
             return self._public(record)
 
@@ -742,10 +749,15 @@ class DataFusionEmulatorHandle(PlatformEmulatorHandle[DataFusionEmulator, DataFu
         return self.emulator.new_service_account_key(self.token_uri, client_email, project_id)
 
     def put_instance(
-        self, project: str, location: str, instance: str, body: Mapping[str, Any] | None = None
+        self,
+        project: str,
+        location: str,
+        instance: str,
+        body: Mapping[str, Any] | None = None,
+        state: str = "ACTIVE",
     ) -> dict[str, Any]:
-        """An ACTIVE instance, there at once."""
-        return self.emulator.put_instance(project, location, instance, body)
+        """An instance in ``state`` (default ACTIVE), there at once."""
+        return self.emulator.put_instance(project, location, instance, body, state)
 
     def instance(self, project: str, location: str, instance: str) -> dict[str, Any]:
         """The instance as the API shows it now; ``KeyError`` if there is none."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow_provider_pipelines.core.compat import BaseTrigger, TriggerEvent
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
-from airflow_provider_pipelines.hooks.datafusion import DataFusionHook
+from airflow_provider_pipelines.hooks.datafusion import PLATFORM, DataFusionHook
 
 
 class DataFusionOperationTrigger(BaseTrigger):
@@ -139,8 +139,8 @@ class DataFusionOperationTrigger(BaseTrigger):
                     if remaining <= 0:
                         return self._event(
                             "timeout",
-                            f"{self.what}: operation {self.operation_name} not done by the deadline "
-                            "(it goes on at Google)",
+                            f"{PLATFORM} {self.what}: operation {self.operation_name} not done by "
+                            "the deadline (it goes on at Google)",
                         )
                     pause = min(pause, remaining)
                 await asyncio.sleep(pause)

@@ -10,3 +10,10 @@ class CdapPipelineLink(StoredUrlLink):
 
     name = "CDAP pipeline"
     url_key = "cdap_pipeline_url"
+
+
+class CdapInstanceLink(StoredUrlLink):
+    """Opens the Cloud Data Fusion instance's page in the Google Cloud console."""
+
+    name = "Data Fusion instance"
+    url_key = "cdap_instance_url"

@@ -68,6 +68,24 @@ CONFIG_OPTIONS: tuple[ConfigOption, ...] = (
         "0.1.0",
         example="0",
     ),
+    ConfigOption(
+        "datafusion_api_url",
+        "string",
+        "Base URL of Cloud Data Fusion's management API (instances and operations). Point it at the "
+        "``datafusion`` emulator to test offline.",
+        "0.1.0",
+        example="http://localhost:8086",
+        default="https://datafusion.googleapis.com",
+    ),
+    ConfigOption(
+        "google_iam_url",
+        "string",
+        "Base URL of Google's IAM credentials API, which mints the tokens of an ``impersonation_chain``. "
+        "The ``datafusion`` emulator serves it too.",
+        "0.1.0",
+        example="http://localhost:8086",
+        default="https://iamcredentials.googleapis.com",
+    ),
 )
 """Every ``[pipelines]`` option the provider reads (the provider info's ``config`` section)."""
 

@@ -10,7 +10,7 @@ nothing heavy: Airflow's ProvidersManager reads the provider info while Airflow 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from airflow_provider_pipelines.core.connection_form import ConnectionForm, ConnField
@@ -59,6 +59,8 @@ class Platform:
     :param links: the extra link classes (declared to Airflow as ``extra-links``).
     :param emulator: the emulator's CLI name (``python -m airflow_provider_pipelines.emulators <name>``).
     :param conn_type: the connection type, when it is not ``name``.
+    :param extra_hooks: further hook classes that have no connection type of this provider (Cloud
+        Data Fusion's management API reads Google's ``google_cloud_platform`` connection).
     """
 
     name: str
@@ -71,11 +73,19 @@ class Platform:
     links: tuple[str, ...] = ()
     emulator: str | None = None
     conn_type: str = ""
+    extra_hooks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"platform name {self.name!r} must be a module name")
-        for path in (self.hook, *self.triggers, *self.operators, *self.sensors, *self.links):
+        for path in (
+            self.hook,
+            *self.extra_hooks,
+            *self.triggers,
+            *self.operators,
+            *self.sensors,
+            *self.links,
+        ):
             if not all(part.isidentifier() for part in path.split(".")) or "." not in path:
                 raise ValueError(f"platform {self.name!r}: {path!r} is not a dotted path")
         if not self.triggers or not self.operators:
@@ -88,7 +98,7 @@ class Platform:
 
     @property
     def hook_modules(self) -> tuple[str, ...]:
-        return (_module_of(self.hook),)
+        return tuple(dict.fromkeys(_module_of(path) for path in (self.hook, *self.extra_hooks)))
 
     @property
     def trigger_modules(self) -> tuple[str, ...]:
@@ -137,7 +147,7 @@ def _declare(
 
 # -- the declarations, in the order the platforms landed --------------------------------------------
 
-CDAP = _declare(
+CDAP_BASE = _declare(
     "cdap",
     "CDAP / Cloud Data Fusion",
     (
@@ -148,13 +158,21 @@ CDAP = _declare(
     ),
     "CdapHook",
     ("CdapPipelineRunTrigger",),
-    ("CdapPipelineLink",),
+    ("CdapPipelineLink", "CdapInstanceLink"),
     hidden=("schema", "login", "port"),
     relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
     placeholders={
         "host": "http://cdap.example.com:11015 or https://…datafusion.googleusercontent.com/api",
         "password": "only for auth_type bearer",
     },
+)
+
+# Cloud Data Fusion's instances (hooks/datafusion.py) and the instance operators belong to CDAP too.
+CDAP = replace(
+    CDAP_BASE,
+    extra_hooks=(f"{PACKAGE}.hooks.datafusion.DataFusionHook",),
+    triggers=(*CDAP_BASE.triggers, f"{PACKAGE}.triggers.datafusion.DataFusionOperationTrigger"),
+    operators=(*CDAP_BASE.operators, f"{PACKAGE}.operators.cdap_instances"),
 )
 
 DAGGY = _declare(

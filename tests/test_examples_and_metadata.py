@@ -111,16 +111,31 @@ def declaration_problems(platform: Platform) -> list[str]:
     conn = platform.connection
     if (hook.conn_type, hook.hook_name, hook.connection_form) != (conn.conn_type, conn.hook_name, conn.form):
         problems.append(f"{platform.hook}: conn_type, hook_name or connection_form is not the declaration's")
+    from airflow_provider_pipelines.core.compat import BaseOperator, BaseTrigger
+
+    extra_hooks = tuple(import_string(path) for path in platform.extra_hooks)
     triggers = {import_string(path) for path in platform.triggers}
     for trigger in triggers:
-        if not (issubclass(trigger, PipelineRunTrigger) and issubclass(trigger.hook_class, hook)):
-            problems.append(f"{trigger.__qualname__} is not a PipelineRunTrigger of {hook.__qualname__}")
+        if issubclass(trigger, PipelineRunTrigger) and issubclass(trigger.hook_class, hook):
+            continue
+        if (
+            extra_hooks
+            and issubclass(trigger, BaseTrigger)
+            and trigger.__module__.endswith(
+                tuple(
+                    f".triggers.{path.rpartition('.')[0].rpartition('.')[2]}" for path in platform.extra_hooks
+                )
+            )
+        ):
+            continue  # the trigger of an extra hook (Data Fusion's operations), named after its module
+        problems.append(f"{trigger.__qualname__} is not a PipelineRunTrigger of {hook.__qualname__}")
     links = {import_string(path) for path in platform.links}
     for link in links:
         if not (issubclass(link, StoredUrlLink) and link.name and link.url_key):
             problems.append(f"{link.__qualname__} is not a StoredUrlLink with a name and a url_key")
     for module_name, base in [
-        *((name, PipelineRunOperator) for name in platform.operators),
+        (platform.operators[0], PipelineRunOperator),
+        *((name, BaseOperator) for name in platform.operators[1:]),
         *((name, PipelineRunSensor) for name in platform.sensors),
     ]:
         module = importlib.import_module(module_name)
@@ -128,8 +143,10 @@ def declaration_problems(platform: Platform) -> list[str]:
         if not any(issubclass(c, base) for c in classes):
             problems.append(f"{module_name} defines no {base.__name__}")
         for cls in classes:
-            if issubclass(cls, base) and not (
-                issubclass(cls.hook_class, hook) and getattr(cls, "trigger_class", None) in triggers
+            if (
+                base is not BaseOperator
+                and issubclass(cls, base)
+                and not (issubclass(cls.hook_class, hook) and getattr(cls, "trigger_class", None) in triggers)
             ):
                 problems.append(f"{cls.__qualname__} uses a hook or trigger its platform does not declare")
             for link in getattr(cls, "operator_extra_links", ()):
@@ -147,9 +164,12 @@ def import_string(path: str) -> Any:
 def test_each_declaration_matches_its_code_and_the_layout(platform: Platform) -> None:
     assert declaration_problems(platform) == []
     package, name = "airflow_provider_pipelines", platform.name
-    assert platform.hook_modules == (f"{package}.hooks.{name}",)
-    assert platform.trigger_modules == (f"{package}.triggers.{name}",)
-    assert platform.operators == (f"{package}.operators.{name}",)
+    # The platform's own modules come first; CDAP adds Cloud Data Fusion's instances (extra_hooks).
+    assert platform.hook_modules[0] == f"{package}.hooks.{name}"
+    assert platform.hook_modules[1:] == tuple(path.rpartition(".")[0] for path in platform.extra_hooks)
+    assert platform.trigger_modules[0] == f"{package}.triggers.{name}"
+    assert platform.operators[0] == f"{package}.operators.{name}"
+    assert all(module.startswith(f"{package}.operators.{name}") for module in platform.operators)
     assert platform.sensors == (f"{package}.sensors.{name}",)
     assert {link.rpartition(".")[0] for link in platform.links} <= {f"{package}.links.{name}"}
     assert platform.connection.conn_type == name
@@ -159,10 +179,17 @@ def test_every_platform_module_and_link_class_is_registered() -> None:
     from airflow_provider_pipelines.links.base import StoredUrlLink
 
     package = ROOT / "airflow_provider_pipelines"
-    registered = {platform.name for platform in PLATFORMS}
-    for kind in ("hooks", "operators", "sensors", "triggers", "links"):
+    declared_modules = {
+        "hooks": {m for p in PLATFORMS for m in p.hook_modules},
+        "operators": {m for p in PLATFORMS for m in p.operators},
+        "sensors": {m for p in PLATFORMS for m in p.sensors},
+        "triggers": {m for p in PLATFORMS for m in p.trigger_modules},
+        "links": {path.rpartition(".")[0] for p in PLATFORMS for path in p.links},
+    }
+    for kind, declared_here in declared_modules.items():
         modules = {p.stem for p in (package / kind).glob("*.py")} - {"__init__", "base"}
-        assert modules <= registered, f"{kind}/ has modules of no registered platform"
+        stems = {module.rpartition(".")[2] for module in declared_here}
+        assert modules <= stems, f"{kind}/ has modules of no registered platform"
     declared = {link for platform in PLATFORMS for link in platform.links}
     for path in set((package / "links").glob("*.py")) - {package / "links" / "base.py"}:
         module = importlib.import_module(f"airflow_provider_pipelines.links.{path.stem}")

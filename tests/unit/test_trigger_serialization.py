@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_pipelines.core.compat import BaseTrigger
+from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
 from airflow_provider_pipelines.get_provider_info import get_provider_info
 from airflow_provider_pipelines.hooks.cdap import CdapHook
 from airflow_provider_pipelines.hooks.enos import EnosHook
@@ -38,11 +39,13 @@ def trigger_modules() -> list[str]:
 
 
 def trigger_classes() -> list[type[BaseTrigger]]:
+    """The run triggers (the Data Fusion operation trigger has its own round trip:
+    tests/unit/test_datafusion_trigger_serialization.py)."""
     found = []
     for name in trigger_modules():
         module = importlib.import_module(name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, BaseTrigger) and cls.__module__ == module.__name__:
+            if issubclass(cls, PipelineRunTrigger) and cls.__module__ == module.__name__:
                 found.append(cls)
     return sorted(found, key=lambda cls: cls.__qualname__)
 

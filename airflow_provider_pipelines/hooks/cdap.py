@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow_provider_pipelines.connection_types import CDAP_CONNECTION
@@ -22,7 +24,7 @@ from airflow_provider_pipelines.core.settings import as_bool
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.urls import url_path
-from airflow_provider_pipelines.links.cdap import CdapPipelineLink
+from airflow_provider_pipelines.links.cdap import CdapPipelineLink, CdapPipelinesListLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection, Context
@@ -79,6 +81,27 @@ def runtime_arg_text(key: Any, value: Any) -> str:
     return str(value)
 
 
+ROUTER_PORT, UI_PORT = 11015, 11011
+
+
+def default_ui_url(base_url: str) -> str:
+    """The UI beside an API URL: Data Fusion's ``.../api`` without ``/api``; a CDAP router's port 11015
+    as the UI's 11011; any other URL as it is (a UI served where the API is)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    base = base_url.rstrip("/")
+    if base.endswith("/api"):
+        return base[: -len("/api")]
+    parts = urlsplit(base)
+    if parts.port == ROUTER_PORT:
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = (userinfo + "@" if userinfo else "") + f"{host}:{UI_PORT}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    return base
+
+
 class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     """
     Talks to CDAP's router or to a Cloud Data Fusion instance's ``apiEndpoint``.
@@ -131,16 +154,25 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
         raise ValueError(f"unknown auth_type {auth_type!r} (expected none, bearer or google)")
 
     def ui_url(self) -> str:
-        """The UI's base URL: the ``ui_url`` extra, else the API URL without Data Fusion's ``/api``."""
+        """
+        The UI's base URL: the connection's ``ui_url`` extra; else, for a Data Fusion ``apiEndpoint``
+        (ending in ``/api``), the same URL without ``/api`` (the instance's ``serviceEndpoint``); else,
+        for a CDAP router on its default port 11015, the same host on the UI's port 11011; else the
+        connection's URL.
+        """
         conn = self.get_connection(self.conn_id)
         explicit = conn.extra_dejson.get("ui_url")
         if explicit:
             return str(explicit).rstrip("/")
-        base = self.settings_from_connection(conn).base_url
-        return base[: -len("/api")] if base.endswith("/api") else base
+        return default_ui_url(self.settings_from_connection(conn).base_url)
 
     def pipeline_ui_url(self, pipeline_name: str, namespace: str = "default") -> str:
+        """The pipeline's page: ``{ui}/pipelines/ns/{ns}/view/{pipeline}``."""
         return self.ui_url() + url_path("pipelines", "ns", namespace, "view", pipeline_name)
+
+    def pipelines_ui_url(self, namespace: str = "default") -> str:
+        """The namespace's list of pipelines: ``{ui}/cdap/ns/{ns}/pipelines``."""
+        return self.ui_url() + url_path("cdap", "ns", namespace, "pipelines")
 
     # -- calls --------------------------------------------------------------------------------------
 
@@ -239,6 +271,92 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     list_runs = endpoint(list_runs_plan)
     get_run_logs = endpoint(logs_plan)
 
+    # -- pipelines: deploy, delete, list (CDAP applications) -----------------------------------------
+
+    def create_pipeline_plan(
+        self, pipeline_name: str, pipeline: Mapping[str, Any], namespace: str = "default"
+    ) -> Plan[dict[str, Any]]:
+        """
+        Deploy ``pipeline`` (the pipeline JSON: ``artifact`` and ``config``) as ``pipeline_name``, or
+        replace the pipeline of that name (``PUT /v3/namespaces/{ns}/apps/{pipeline}``). Returns the
+        application record CDAP answers (older CDAP answers text: then ``{}``).
+        """
+        call = ApiCall(
+            f"create pipeline {pipeline_name!r}",
+            "PUT",
+            url_path("v3", "namespaces", namespace, "apps", pipeline_name),
+            json=dict(pipeline),
+            expect="text",
+        )
+        text = yield call
+        try:
+            record = json.loads(text) if text and str(text).strip() else {}
+        except ValueError:  # "Deploy Complete" of older versions
+            return {}
+        return dict(record) if isinstance(record, Mapping) else {}
+
+    def delete_pipeline_plan(
+        self, pipeline_name: str, namespace: str = "default", version: str | None = None
+    ) -> Plan[None]:
+        """Delete the pipeline (every version), or only ``version`` of it. CDAP answers 409 while it runs."""
+        segments = ["v3", "namespaces", namespace, "apps", pipeline_name]
+        if version:
+            segments += ["versions", version]
+        what = f"pipeline {pipeline_name!r}" + (f" version {version!r}" if version else "")
+        yield ApiCall(f"delete {what}", "DELETE", url_path(*segments), expect="none")
+
+    def list_pipelines_plan(
+        self,
+        namespace: str = "default",
+        artifact_name: str | Sequence[str] | None = None,
+        artifact_version: str | None = None,
+    ) -> Plan[list[dict[str, Any]]]:
+        """
+        The pipelines (applications) of ``namespace``: ``name``, ``version``, ``description``,
+        ``artifact``; filtered by artifact names (a list, or comma-separated) and version.
+        """
+        names = artifact_name if isinstance(artifact_name, str | None) else ",".join(artifact_name)
+        params = {"artifactName": names or None, "artifactVersion": artifact_version or None}
+        call = ApiCall(
+            "list pipelines", "GET", url_path("v3", "namespaces", namespace, "apps"), params=params
+        )
+        return reply_records(self.platform, call.name, (yield call))
+
+    create_pipeline = endpoint(create_pipeline_plan)
+    list_pipelines = endpoint(list_pipelines_plan)
+
+    def delete_pipeline(
+        self,
+        pipeline_name: str,
+        namespace: str = "default",
+        version: str | None = None,
+        *,
+        conflict_timeout: float = 300.0,
+        missing_ok: bool = False,
+    ) -> bool:
+        """
+        Delete the pipeline (or one ``version`` of it). While CDAP refuses with 409 (a run is still
+        active, or the pipeline is otherwise in use), try again with backoff for up to
+        ``conflict_timeout`` seconds, then raise its 409. A pipeline that is not there raises its 404,
+        unless ``missing_ok`` (then False is returned: nothing was deleted).
+        """
+        deadline = time.monotonic() + conflict_timeout
+        wait = 1.0
+        while True:
+            try:
+                self.run(self.delete_pipeline_plan(pipeline_name, namespace, version))
+            except PipelineApiError as exc:
+                if exc.status == 404 and missing_ok:
+                    return False
+                left = deadline - time.monotonic()
+                if exc.status != 409 or left <= 0:
+                    raise
+                self.log.info("CDAP: %s; trying again in %.0f s", exc, min(wait, left))
+                time.sleep(min(wait, left))
+                wait = min(wait * 2, 10.0)
+                continue
+            return True
+
     def namespace_plan(self, namespace: str) -> Plan[Any]:
         return (yield ApiCall("get namespace", "GET", url_path("v3", "namespaces", namespace)))
 
@@ -320,14 +438,21 @@ def runtime_args_of(record: Mapping[str, Any]) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+def push_links(hook: CdapHook, context: Context, namespace: str, pipeline_name: str | None = None) -> None:
+    """Push the URLs of the task's links: the namespace's pipelines list, and the pipeline's page."""
+    ti = context["ti"]
+    ti.xcom_push(key=CdapPipelinesListLink.url_key, value=hook.pipelines_ui_url(namespace))
+    if pipeline_name is not None:
+        ti.xcom_push(key=CdapPipelineLink.url_key, value=hook.pipeline_ui_url(pipeline_name, namespace))
+
+
 # -- what CDAP tasks act on: declared once for the start and stop operators and the sensor ------------
 
 
-class CdapPipelineTask(PipelineTask):
+class CdapTask(PipelineTask):
     """
-    A task on one CDAP pipeline: ``pipeline_name``, ``namespace``, ``pipeline_type`` (``batch`` or
-    ``streaming``, checked when the DAG is parsed) and ``cdap_conn_id``. The pipeline's page in the
-    CDAP UI is pushed for the task's link.
+    A task on a CDAP instance: its ``namespace`` and how it is reached, ``cdap_conn_id``. Every CDAP
+    task's hook is :attr:`hook`, built once per task.
     """
 
     hook_class: ClassVar[type[PipelineHook]] = CdapHook
@@ -335,18 +460,35 @@ class CdapPipelineTask(PipelineTask):
     def __init__(
         self,
         *,
-        pipeline_name: str,
         namespace: str = "default",
-        pipeline_type: str = "batch",
         cdap_conn_id: str = CdapHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=cdap_conn_id, **kwargs)
+        self.namespace = namespace
+        self.cdap_conn_id = cdap_conn_id
+
+    def make_hook(self) -> CdapHook:
+        """A hook on this task's CDAP."""
+        return CdapHook(cdap_conn_id=self.cdap_conn_id)
+
+    @cached_property
+    def hook(self) -> CdapHook:
+        return self.make_hook()
+
+
+class CdapPipelineTask(CdapTask):
+    """
+    A task on one CDAP pipeline: ``pipeline_name``, ``namespace``, ``pipeline_type`` (``batch`` or
+    ``streaming``, checked when the DAG is parsed) and ``cdap_conn_id``. The pipeline's page in the
+    CDAP UI, and the namespace's pipelines list, are pushed for the task's links.
+    """
+
+    def __init__(self, *, pipeline_name: str, pipeline_type: str = "batch", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         program(pipeline_type)
         self.pipeline_name = pipeline_name
-        self.namespace = namespace
         self.pipeline_type = pipeline_type
-        self.cdap_conn_id = cdap_conn_id
 
     def pipeline_run(self, run_id: str) -> RunRef:
         """A run of this pipeline."""
@@ -354,8 +496,7 @@ class CdapPipelineTask(PipelineTask):
 
     def persist_links(self, hook: PipelineHook, context: Context) -> None:
         assert isinstance(hook, CdapHook)
-        url = hook.pipeline_ui_url(self.pipeline_name, self.namespace)
-        context["ti"].xcom_push(key=CdapPipelineLink.url_key, value=url)
+        push_links(hook, context, self.namespace, self.pipeline_name)
 
 
 class CdapPipelineRunTask(CdapPipelineTask):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
 from airflow_provider_pipelines.hooks.cdap import CdapPipelineRunTask
-from airflow_provider_pipelines.links.cdap import CdapPipelineLink
+from airflow_provider_pipelines.links.cdap import CdapPipelineLink, CdapPipelinesListLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
 
@@ -27,5 +27,5 @@ class CdapPipelineRunSensor(CdapPipelineRunTask, PipelineRunSensor):
     """
 
     template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
-    operator_extra_links = (CdapPipelineLink(),)
+    operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
     trigger_class = CdapPipelineRunTrigger

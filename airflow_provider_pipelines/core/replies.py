@@ -43,6 +43,8 @@ def server_message(content: bytes, secrets: Iterable[str] = ()) -> str:
     if isinstance(parsed, dict):
         for key in ("message", "msg", "error", "error_description", "detail", "errorMessage"):
             value = parsed.get(key)
+            if isinstance(value, dict) and isinstance(value.get("message"), str) and value["message"]:
+                value = value["message"]  # Google's shape: {"error": {"code", "message", "status"}}
             if value:
                 return summarize(value if isinstance(value, str) else json.dumps(value))
     return summarize(text)

@@ -28,6 +28,12 @@ FAST_TIMINGS: dict[str, dict[str, Any]] = {
     "enos": {"start_seconds": 0.2, "stop_seconds": 0.1, "init_seconds": 0.05, "running_seconds": 0.3},
     "flowengine": {"init_seconds": 0.05, "running_seconds": 0.3, "stop_seconds": 0.05},
     "tailer": {"pending_seconds": 0.1, "running_seconds": 0.3},
+    "datafusion": {
+        "create_seconds": 0.3,
+        "update_seconds": 0.2,
+        "restart_seconds": 0.2,
+        "delete_seconds": 0.2,
+    },
 }
 
 
@@ -38,6 +44,7 @@ DESCRIPTIONS: dict[str, str] = {
     "enos": "EnOS: APIM token service and signatures, stream pipelines, batch data flows v2.1",
     "flowengine": "FlowEngine (4Paradigm) offline-pipeline API",
     "tailer": "Tailer (Fashion Data) API, with a Firebase refresh-token stand-in",
+    "datafusion": "Cloud Data Fusion management API (instances, operations), OAuth2 token and IAM stand-ins",
 }
 
 
@@ -115,6 +122,7 @@ EMULATORS: dict[str, EmulatorSpec] = {
         EmulatorSpec("enos", "Enos", "EnOS", 8089),
         EmulatorSpec("flowengine", "FlowEngine", "FlowEngine", 8088),
         EmulatorSpec("tailer", "Tailer", "Tailer", 8087),
+        EmulatorSpec("datafusion", "DataFusion", "Data Fusion", 8086),
     )
 }
 

@@ -20,3 +20,10 @@ class CdapPipelinesListLink(StoredUrlLink):
 
     name = "CDAP pipelines"
     url_key = "cdap_pipelines_url"
+
+
+class CdapInstanceLink(StoredUrlLink):
+    """Opens the Cloud Data Fusion instance's page in the Google Cloud console."""
+
+    name = "Data Fusion instance"
+    url_key = "cdap_instance_url"

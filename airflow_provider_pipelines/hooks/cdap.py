@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -20,7 +22,7 @@ from airflow_provider_pipelines.core.replies import (
     reply_records,
     unexpected_reply,
 )
-from airflow_provider_pipelines.core.settings import as_bool
+from airflow_provider_pipelines.core.settings import HttpSettings, as_bool
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.urls import url_path
@@ -29,9 +31,17 @@ from airflow_provider_pipelines.links.cdap import CdapPipelineLink, CdapPipeline
 if TYPE_CHECKING:
     from airflow.sdk import Connection, Context
 
+    from airflow_provider_pipelines.core.clients import AsyncApiClient
+    from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
+    from airflow_provider_pipelines.core.watch import Wait
+    from airflow_provider_pipelines.hooks.datafusion import DataFusionHook
+
 PipelineType = Literal["batch", "streaming"]
 
 MARKER_ARG = "airflow.pipelines.task"
+GCP_CONN_ID = "google_cloud_default"
+# The parameters that address a Data Fusion instance instead of a cdap connection (templated where given).
+INSTANCE_FIELDS = ("project_id", "location", "instance_name", "impersonation_chain")
 # programType, programId and the path segments of each kind of pipeline.
 PROGRAMS: dict[str, tuple[str, str, str]] = {
     "batch": ("workflow", "DataPipelineWorkflow", "workflows"),
@@ -114,7 +124,19 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     (the UI's base URL for task links), ``verify``, ``ca_bundle``, ``connect_timeout``, ``timeout``
     and the retry settings.
 
-    :param cdap_conn_id: the connection id (default ``cdap_default``).
+    Or, instead of a ``cdap`` connection, a Cloud Data Fusion instance by ``project_id``, ``location``
+    and ``instance_name``: its ``apiEndpoint`` is read once through the Data Fusion API and the calls
+    carry the Google Cloud connection's credentials (``gcp_conn_id``), impersonating the last account of
+    ``impersonation_chain`` when one is given; task links open the instance's ``serviceEndpoint``.
+
+    :param cdap_conn_id: the connection id (default ``cdap_default``); not used with ``instance_name``.
+    :param project_id: the instance's project (default: the Google Cloud connection's).
+    :param location: the instance's region, e.g. ``us-central1``.
+    :param instance_name: the Data Fusion instance.
+    :param gcp_conn_id: the Google Cloud connection (default ``google_cloud_default``).
+    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``.
+    :param api_endpoint: the instance's ``apiEndpoint`` when already known (the trigger's, resolved on
+        the worker); read from the Data Fusion API otherwise.
     """
 
     platform = "CDAP"
@@ -124,11 +146,111 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
     credential_fields = "the token in the password, or the keyfile_dict / key_path extras (Google auth)"
     failure_log_lines = 20
 
-    def __init__(self, cdap_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id=cdap_conn_id or kwargs.pop("conn_id", None), **kwargs)
+    def __init__(
+        self,
+        cdap_conn_id: str | None = None,
+        *,
+        project_id: str | None = None,
+        location: str | None = None,
+        instance_name: str | None = None,
+        gcp_conn_id: str = GCP_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        api_endpoint: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        conn_id = cdap_conn_id or kwargs.pop("conn_id", None)
+        if instance_name:  # the Google Cloud connection is the one looked up
+            if not location:
+                raise ValueError(
+                    f"CDAP: instance_name {instance_name!r} needs its location (e.g. us-central1)"
+                )
+            conn_id = gcp_conn_id or GCP_CONN_ID
+        super().__init__(conn_id=conn_id, **kwargs)
+        self.project_id = project_id or None
+        self.location = location
+        self.instance_name = instance_name or None
+        self.gcp_conn_id = gcp_conn_id or GCP_CONN_ID
+        self.impersonation_chain = impersonation_chain
+        self._api_endpoint = api_endpoint.rstrip("/") if api_endpoint else None
+
+    def __repr__(self) -> str:
+        if not self.instance_name:
+            return super().__repr__()
+        return f"{type(self).__name__}(instance={self.instance_name!r}, gcp_conn_id={self.gcp_conn_id!r})"
+
+    # -- a Data Fusion instance by its names ---------------------------------------------------------
+
+    @cached_property
+    def datafusion(self) -> DataFusionHook:
+        """The Data Fusion hook resolving this instance (its calls carry the same credentials)."""
+        from airflow_provider_pipelines.hooks.datafusion import DataFusionHook
+
+        return DataFusionHook(gcp_conn_id=self.gcp_conn_id, impersonation_chain=self.impersonation_chain)
+
+    def api_endpoint(self) -> str:
+        """The instance's ``apiEndpoint``, read once per hook (only with ``instance_name``)."""
+        if self._api_endpoint is None:
+            assert self.instance_name and self.location
+            self._api_endpoint = self.datafusion.api_endpoint(
+                self.project_id, self.location, self.instance_name
+            )
+            self.project_id = self.project_id or self.datafusion.project(None)
+        return self._api_endpoint
+
+    def instance_kwargs(self) -> dict[str, Any] | None:
+        """
+        Where a trigger finds this instance without asking the Data Fusion API again: the resolved
+        ``api_endpoint``, the names and the Google Cloud connection id and impersonation chain (JSON
+        primitives, no credential). None for a ``cdap`` connection.
+        """
+        if not self.instance_name:
+            return None
+        from airflow_provider_pipelines.core.google_auth import chain_of
+
+        endpoint = self.api_endpoint()
+        return {
+            "project_id": self.project_id,
+            "location": self.location,
+            "instance_name": self.instance_name,
+            "gcp_conn_id": self.gcp_conn_id,
+            "impersonation_chain": chain_of(self.impersonation_chain) or None,
+            "api_endpoint": endpoint,
+        }
+
+    def settings_from_connection(self, conn: Connection) -> HttpSettings:
+        if not self.instance_name:
+            return super().settings_from_connection(conn)
+        return HttpSettings.from_connection(self.api_endpoint(), extras=conn.extra_dejson)
+
+    @asynccontextmanager
+    async def async_client(self) -> AsyncIterator[AsyncApiClient]:
+        """The shared client of the connection, or, for an instance, of its endpoint and identity."""
+        if not self.instance_name:
+            async with super().async_client() as client:
+                yield client
+            return
+        from airflow_provider_pipelines.core.client_pool import shared_client
+        from airflow_provider_pipelines.core.clients import AsyncApiClient
+        from airflow_provider_pipelines.core.google_auth import chain_of
+
+        async def open_client() -> AsyncApiClient:
+            return await AsyncApiClient(self.platform, *await self._aconfigure()).open()
+
+        endpoint = await asyncio.to_thread(self.api_endpoint)
+        key = (type(self), self.conn_id, endpoint, tuple(chain_of(self.impersonation_chain)))
+        async with shared_client(key, open_client) as client:
+            yield client
 
     def auth_from_connection(self, conn: Connection) -> Auth:
         extras = conn.extra_dejson
+        if self.instance_name:
+            from airflow_provider_pipelines.core.google_auth import google_cloud_auth
+
+            # The Data Fusion hook that resolved the endpoint holds a token for this very identity.
+            resolver = self.__dict__.get("datafusion")
+            if resolver is not None and resolver._client is not None:
+                return resolver._client.auth
+            return google_cloud_auth(extras, self.impersonation_chain)
         auth_type = str(extras.get("auth_type") or "").lower()
         if not auth_type:
             if (
@@ -160,6 +282,10 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
         for a CDAP router on its default port 11015, the same host on the UI's port 11011; else the
         connection's URL.
         """
+        if self.instance_name:
+            assert self.location
+            service = self.datafusion.service_endpoint(self.project_id, self.location, self.instance_name)
+            return service or default_ui_url(self.api_endpoint())
         conn = self.get_connection(self.conn_id)
         explicit = conn.extra_dejson.get("ui_url")
         if explicit:
@@ -451,8 +577,10 @@ def push_links(hook: CdapHook, context: Context, namespace: str, pipeline_name: 
 
 class CdapTask(PipelineTask):
     """
-    A task on a CDAP instance: its ``namespace`` and how it is reached, ``cdap_conn_id``. Every CDAP
-    task's hook is :attr:`hook`, built once per task.
+    A task on a CDAP instance: its ``namespace`` and how it is reached: ``cdap_conn_id``, or a Cloud
+    Data Fusion instance by ``project_id``, ``location`` and ``instance_name`` with ``gcp_conn_id``
+    and ``impersonation_chain`` (see :class:`CdapHook`). Every CDAP task's hook is :attr:`hook`, built
+    once per task (after templates are rendered).
     """
 
     hook_class: ClassVar[type[PipelineHook]] = CdapHook
@@ -462,19 +590,55 @@ class CdapTask(PipelineTask):
         *,
         namespace: str = "default",
         cdap_conn_id: str = CdapHook.default_conn_name,
+        project_id: str | None = None,
+        location: str | None = None,
+        instance_name: str | None = None,
+        gcp_conn_id: str = GCP_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=cdap_conn_id, **kwargs)
+        super().__init__(conn_id=gcp_conn_id if instance_name else cdap_conn_id, **kwargs)
+        if instance_name and not location:
+            raise ValueError(f"CDAP: instance_name {instance_name!r} needs its location (e.g. us-central1)")
         self.namespace = namespace
         self.cdap_conn_id = cdap_conn_id
+        self.project_id = project_id
+        self.location = location
+        self.instance_name = instance_name
+        self.gcp_conn_id = gcp_conn_id
+        self.impersonation_chain = impersonation_chain
 
     def make_hook(self) -> CdapHook:
-        """A hook on this task's CDAP."""
-        return CdapHook(cdap_conn_id=self.cdap_conn_id)
+        """A hook on this task's CDAP: the connection's, or the Data Fusion instance's."""
+        if not self.instance_name:
+            return CdapHook(cdap_conn_id=self.cdap_conn_id)
+        return CdapHook(
+            project_id=self.project_id,
+            location=self.location,
+            instance_name=self.instance_name,
+            gcp_conn_id=self.gcp_conn_id,
+            impersonation_chain=self.impersonation_chain,
+        )
 
     @cached_property
     def hook(self) -> CdapHook:
         return self.make_hook()
+
+    def deferral_trigger(self, wait: Wait) -> PipelineRunTrigger:
+        """The trigger to defer to; for a Data Fusion instance it also carries where the instance is
+        (the resolved endpoint and the names, :meth:`CdapHook.instance_kwargs`), never a credential."""
+        instance = self.hook.instance_kwargs()
+        if instance is None:
+            return super().deferral_trigger(wait)  # type: ignore[misc,no-any-return]
+        from airflow_provider_pipelines.core.trigger import fire_not_before
+
+        trigger_class: Any = self.trigger_class  # type: ignore[attr-defined]
+        return trigger_class(  # type: ignore[no-any-return]
+            conn_id=self.conn_id,
+            fire_not_before=fire_not_before(),
+            instance=instance,
+            **wait.trigger_kwargs(),
+        )
 
 
 class CdapPipelineTask(CdapTask):

@@ -13,6 +13,7 @@ from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.templating import StructuredTemplates
 from airflow_provider_pipelines.hooks.cdap import (
+    INSTANCE_FIELDS,
     MARKER_ARG,
     CdapHook,
     CdapPipelineRunTask,
@@ -61,7 +62,7 @@ class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
         means "not recorded yet" rather than "gone" (default 60).
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args")
+    template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args", *INSTANCE_FIELDS)
     template_fields_renderers = {"runtime_args": "json"}
     operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
     trigger_class = CdapPipelineRunTrigger
@@ -100,7 +101,7 @@ class CdapStopPipelineOperator(CdapPipelineRunTask):
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
+    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace", *INSTANCE_FIELDS)
 
     def execute(self, context: Context) -> str:
         hook = self.hook
@@ -133,7 +134,7 @@ class CdapCreatePipelineOperator(StructuredTemplates, CdapTask):
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "pipeline", "namespace")
+    template_fields: Sequence[str] = ("pipeline_name", "pipeline", "namespace", *INSTANCE_FIELDS)
     template_fields_renderers = {"pipeline": "json"}
     operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
 
@@ -182,7 +183,7 @@ class CdapDeletePipelineOperator(CdapTask):
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "version", "namespace")
+    template_fields: Sequence[str] = ("pipeline_name", "version", "namespace", *INSTANCE_FIELDS)
     operator_extra_links = (CdapPipelinesListLink(),)
 
     def __init__(
@@ -232,7 +233,7 @@ class CdapListPipelinesOperator(CdapTask):
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
     """
 
-    template_fields: Sequence[str] = ("namespace", "artifact_name", "artifact_version")
+    template_fields: Sequence[str] = ("namespace", "artifact_name", "artifact_version", *INSTANCE_FIELDS)
     operator_extra_links = (CdapPipelinesListLink(),)
 
     def __init__(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from airflow_provider_pipelines.core.sensor import PipelineRunSensor
-from airflow_provider_pipelines.hooks.cdap import CdapPipelineRunTask
+from airflow_provider_pipelines.hooks.cdap import INSTANCE_FIELDS, CdapPipelineRunTask
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink, CdapPipelinesListLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
@@ -26,6 +26,6 @@ class CdapPipelineRunSensor(CdapPipelineRunTask, PipelineRunSensor):
     Plus BaseSensorOperator's ``mode`` (poke / reschedule), ``poke_interval`` and ``timeout``.
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
+    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace", *INSTANCE_FIELDS)
     operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
     trigger_class = CdapPipelineRunTrigger

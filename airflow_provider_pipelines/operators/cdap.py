@@ -118,9 +118,11 @@ class CdapStopPipelineOperator(CdapPipelineRunTask):
     """
 
     template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace", *INSTANCE_FIELDS)
+    operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
 
     def execute(self, context: Context) -> str:
         hook = self.hook
+        self.persist_links(hook, context)
         ref = self.run_ref()
         # A run already stopping or over (CDAP answers 400, or a repeat after a lost reply) is stopped.
         already = hook.cancel_run(ref)

@@ -191,6 +191,8 @@ def test_start_sensor_and_stop_by_instance_name(
     assert result.xcom("watch", "cdap_pipeline_url") == url
     assert requests.get(url, timeout=5).status_code == 200
     assert requests.get(result.xcom("start", "cdap_pipelines_url"), timeout=5).status_code == 200
+    stream_url = f"{instance.url}/pipelines/ns/default/view/stream-events"
+    assert result.xcom("stop", "cdap_pipeline_url") == stream_url
 
 
 def test_pipeline_operators_by_instance_name(instance: CdapEmulatorHandle) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from airflow_provider_pipelines.core.hook import RunRef
 from airflow_provider_pipelines.core.trigger import PipelineRunTrigger
 from airflow_provider_pipelines.hooks.cdap import CdapHook
 
@@ -23,9 +24,33 @@ class CdapPipelineRunTrigger(PipelineRunTrigger):
 
     hook_class = CdapHook
 
-    def __init__(self, *args: Any, instance: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self.instance = dict(instance) if instance else None
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        conn_id: str,
+        run_ref: RunRef,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        not_found_until: float | None = None,
+        success_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        cancel_on_kill: bool = True,
+        fire_not_before: float | None = None,
+        max_unreachable: float | None = None,
+        instance: dict[str, Any] | None = None,
+    ) -> None:
+        self.instance = dict(instance) if instance else None  # before the base reads self.hook
+        super().__init__(
+            conn_id,
+            run_ref,
+            poll_interval,
+            deadline,
+            not_found_until,
+            success_states,
+            failure_states,
+            cancel_on_kill,
+            fire_not_before,
+            max_unreachable,
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         path, kwargs = super().serialize()

@@ -148,7 +148,7 @@ CDAP = _declare(
     ),
     "CdapHook",
     ("CdapPipelineRunTrigger",),
-    ("CdapPipelineLink", "CdapPipelinesListLink"),
+    ("CdapPipelineLink", "CdapPipelinesListLink", "CdapInstanceLink"),
     hidden=("schema", "login", "port"),
     relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
     placeholders={

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from airflow_provider_pipelines.emulators.__main__ import EMULATORS
-from airflow_provider_pipelines.emulators.connections import connection_env
+from airflow_provider_pipelines.emulators.connections import connection_env, wire_datafusion
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_dags"
@@ -43,6 +43,7 @@ def start_emulators() -> tuple[subprocess.Popen[str], dict[str, str]]:
     if set(urls) != set(EMULATORS):
         process.terminate()
         raise SystemExit("the emulators did not start")
+    wire_datafusion(urls)
     return process, urls
 
 

@@ -47,8 +47,46 @@ def emulator_connection(platform: str, url: str, **extra: Any) -> dict[str, Any]
 
 def connection_env(urls: Mapping[str, str], **extra: Any) -> dict[str, str]:
     """``{"cdap": url, ...}`` -> ``{"AIRFLOW_CONN_CDAP_DEFAULT": "<json>", ...}``: each platform's
-    default connection pointed at its emulator."""
+    default connection pointed at its emulator (Data Fusion: :func:`datafusion_env`)."""
+    env: dict[str, str] = {}
+    for platform, url in urls.items():
+        if platform == "datafusion":
+            env.update(datafusion_env(url))
+            continue
+        conn = emulator_connection(platform, url, **extra)
+        env[f"AIRFLOW_CONN_{platform.upper()}_DEFAULT"] = json.dumps(conn)
+    return env
+
+
+def datafusion_env(url: str, project_id: str = "emulator-project") -> dict[str, str]:
+    """
+    The environment pointing the provider's Data Fusion calls at the emulator serving at ``url``: the
+    management API and IAM URLs, and ``google_cloud_default`` (type ``google_cloud_platform``) holding
+    a fresh service-account key whose ``token_uri`` is the emulator's (which accepts an unknown key's
+    assertions unverified; a test registers its key to have them verified).
+    """
+    from airflow_provider_pipelines.emulators.datafusion import service_account_key
+
+    key, _ = service_account_key(f"{url}/token", f"airflow@{project_id}.iam.gserviceaccount.com", project_id)
+    conn = {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(key)}}
     return {
-        f"AIRFLOW_CONN_{platform.upper()}_DEFAULT": json.dumps(emulator_connection(platform, url, **extra))
-        for platform, url in urls.items()
+        "AIRFLOW__PIPELINES__DATAFUSION_API_URL": url,
+        "AIRFLOW__PIPELINES__GOOGLE_IAM_URL": url,
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(conn),
     }
+
+
+def wire_datafusion(urls: Mapping[str, str]) -> None:
+    """Point the Data Fusion emulator's instances (``apiEndpoint``, ``serviceEndpoint``) at the CDAP
+    emulator, when both serve on ports picked at start (``make demo``)."""
+    if "datafusion" not in urls or "cdap" not in urls:
+        return
+    import requests
+
+    cdap = urls["cdap"].rstrip("/")
+    reply = requests.patch(
+        f"{urls['datafusion'].rstrip('/')}/_emulator/datafusion/config",
+        json={"api_endpoint": f"{cdap}/api", "service_endpoint": cdap},
+        timeout=10,
+    )
+    reply.raise_for_status()

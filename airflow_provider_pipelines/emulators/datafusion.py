@@ -116,6 +116,21 @@ BASE = "/{version:v1beta1|v1}/projects/{project}/locations/{location}"
 INSTANCE = BASE + "/instances/{instance:[^/:]+}"
 IAM_PATH = "/v1/projects/-/serviceAccounts/{account:[^/:]+}:generateAccessToken"
 TYPE_URL = "type.googleapis.com/google.cloud.datafusion.v1.{}"
+# What PATCH /_emulator/datafusion/config may change.
+CONFIGURABLE = frozenset(
+    {
+        "create_seconds",
+        "update_seconds",
+        "restart_seconds",
+        "delete_seconds",
+        "api_endpoint",
+        "service_endpoint",
+        "version",
+        "require_auth",
+        "refused_accounts",
+        "token_seconds",
+    }
+)
 # Who a request authenticated as ("" when anonymous, with require_auth off).
 PRINCIPAL = web.RequestKey("datafusion_principal", str)
 
@@ -256,14 +271,21 @@ class DataFusionEmulator(Emulator[DataFusionEmulatorConfig]):
             self._scheduled[(instance, verb)] = message
 
     def put_instance(
-        self, project: str, location: str, instance: str, body: Mapping[str, Any] | None = None
+        self,
+        project: str,
+        location: str,
+        instance: str,
+        body: Mapping[str, Any] | None = None,
+        state: str = "ACTIVE",
     ) -> dict[str, Any]:
-        """An ACTIVE instance, there at once (no operation)."""
+        """An instance in ``state`` (ACTIVE, FAILED...), there at once (no operation)."""
         at = now()
         with self._lock:
             record = FusionInstance(
-                (project, location, instance), {"type": "BASIC", **dict(body or {})}, "ACTIVE", at, at
+                (project, location, instance), {"type": "BASIC", **dict(body or {})}, state, at, at
             )
+            if state == "FAILED":
+                record.state_message = "Simulated failure (put_instance)"
             self._instances[record.key] = record
             return self._public(record)
 
@@ -305,6 +327,7 @@ class DataFusionEmulator(Emulator[DataFusionEmulatorConfig]):
             ("GET", "operations", self._control_operations),
             ("POST", "instances/{instance}/fail", self._control_fail),
             ("POST", "keys", self._control_key),
+            ("PATCH", "config", self._control_config),
         ]
 
     @web.middleware
@@ -632,6 +655,27 @@ class DataFusionEmulator(Emulator[DataFusionEmulatorConfig]):
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"scheduled": True})
 
+    async def _control_config(self, request: web.Request) -> web.Response:
+        """Change settings of the running emulator: ``{"api_endpoint": ..., "create_seconds": ...}``."""
+        try:
+            changes = await request.json()
+            if not isinstance(changes, dict):
+                raise ValueError("send a JSON object of settings")
+            unknown = sorted(set(changes) - CONFIGURABLE)
+            if unknown:
+                raise ValueError(f"unknown settings {unknown}: use {sorted(CONFIGURABLE)}")
+            with self._lock:
+                for name, value in changes.items():
+                    current = getattr(self.config, name)
+                    setattr(
+                        self.config,
+                        name,
+                        tuple(value) if isinstance(current, tuple) else type(current)(value),
+                    )
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({name: getattr(self.config, name) for name in sorted(CONFIGURABLE)})
+
     async def _control_key(self, request: web.Request) -> web.Response:
         """A new service-account key whose ``token_uri`` is this emulator's (for demos with no Google)."""
         try:
@@ -742,10 +786,15 @@ class DataFusionEmulatorHandle(PlatformEmulatorHandle[DataFusionEmulator, DataFu
         return self.emulator.new_service_account_key(self.token_uri, client_email, project_id)
 
     def put_instance(
-        self, project: str, location: str, instance: str, body: Mapping[str, Any] | None = None
+        self,
+        project: str,
+        location: str,
+        instance: str,
+        body: Mapping[str, Any] | None = None,
+        state: str = "ACTIVE",
     ) -> dict[str, Any]:
-        """An ACTIVE instance, there at once."""
-        return self.emulator.put_instance(project, location, instance, body)
+        """An instance in ``state`` (default ACTIVE), there at once."""
+        return self.emulator.put_instance(project, location, instance, body, state)
 
     def instance(self, project: str, location: str, instance: str) -> dict[str, Any]:
         """The instance as the API shows it now; ``KeyError`` if there is none."""

@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_pipelines.core.errors import (
     PipelineApiError,
     PipelineError,
     PipelineRunTimeout,
-    redact,
     shorten,
 )
 from airflow_provider_pipelines.core.hook import PipelineHook
@@ -101,10 +100,6 @@ class DataFusionHook(PipelineHook):
     conn_type = "google_cloud_platform"
     hook_name = "Google Cloud"
     credential_fields = "the connection's keyfile_dict / key_path extras, or the impersonation chain"
-    # Instance states a wait on an operation has to sit out (Google's API reference).
-    busy_states: ClassVar[frozenset[str]] = frozenset(
-        {"CREATING", "DELETING", "UPGRADING", "RESTARTING", "UPDATING", "AUTO_UPDATING", "AUTO_UPGRADING"}
-    )
 
     def __init__(
         self,
@@ -375,7 +370,3 @@ class DataFusionHook(PipelineHook):
         if callable(token):
             token()
         return "a Google access token was issued"
-
-    def safe(self, text: str) -> str:
-        """``text`` without any secret of this hook's client, capped."""
-        return shorten(redact(text, self._client.secrets() if self._client is not None else []))

@@ -83,7 +83,7 @@ class CdapInstanceTask(BaseOperator):
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.deferrable = deferrable
-        # What start_operation keeps for conclude: passed through the deferral (JSON).
+        # What start_operation keeps for conclude: carried through the trigger (JSON, never a secret).
         self.carried: dict[str, Any] = {}
 
     def hook(self) -> DataFusionHook:
@@ -128,22 +128,19 @@ class CdapInstanceTask(BaseOperator):
                 poll_interval=self.poll_interval,
                 deadline=None if timeout is None else time.time() + timeout,
                 fire_not_before=fire_not_before(),
+                carry={"project": project, **self.carried},
             )
-            kwargs = {"project": project, **self.carried}
-            self.defer(trigger=trigger, method_name="execute_complete", kwargs=kwargs)
+            self.defer(trigger=trigger, method_name="execute_complete")
         response = hook.wait_for_operation(operation, what, poll_interval=self.poll_interval, timeout=timeout)
         return self.conclude(hook, project, response)
 
-    def execute_complete(
-        self,
-        context: Context,
-        event: Mapping[str, Any] | None = None,
-        project: str | None = None,
-        **carried: Any,
-    ) -> Any:
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Resumed from the trigger: conclude, or fail with the operation's error."""
-        self.carried = dict(carried)
         event = dict(event or {})
+        # What execute kept for conclude comes back in the event (a deferral's own kwargs are not
+        # kept by dag.test()).
+        self.carried = dict(event.get("carry") or {})
+        project = self.carried.pop("project", None)
         status = event.get("status")
         message = str(event.get("message") or f"the trigger ended with no message ({event!r})")
         if status == "success":

@@ -11,14 +11,15 @@ from typing import Any
 
 from airflow_provider_pipelines.core.compat import BaseTrigger, TriggerEvent
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
-from airflow_provider_pipelines.hooks.datafusion import DataFusionHook
+from airflow_provider_pipelines.hooks.datafusion import PLATFORM, DataFusionHook
 
 
 class DataFusionOperationTrigger(BaseTrigger):
     """
     Polls a Data Fusion operation until it is ``done`` (or ``deadline`` passes), then fires one event:
-    ``{"status": "success" | "failed" | "timeout" | "error", "operation", "what", "message", "response",
-    "error_code"}``. Transient errors (429, 5xx, dropped connections) are read again at the next poll.
+    ``{"status": "success" | "failed" | "timeout" | "error", "operation", "what", "message", "carry",
+    "response", "error_code"}``. Transient errors (429, 5xx, dropped connections) are read again at
+    the next poll.
 
     Every kwarg is a JSON primitive and none is a secret: the triggerer looks the connection up by id
     and impersonates the chain itself.
@@ -31,6 +32,8 @@ class DataFusionOperationTrigger(BaseTrigger):
     :param poll_interval: seconds between reads.
     :param deadline: epoch seconds; None waits without limit.
     :param fire_not_before: epoch seconds before which the event is held back (the resume guard).
+    :param carry: JSON the task needs after the wait (the project, the instance as it was before a
+        delete), given back in the event as ``carry``; never a secret.
     """
 
     def __init__(
@@ -43,6 +46,7 @@ class DataFusionOperationTrigger(BaseTrigger):
         poll_interval: float = 10.0,
         deadline: float | None = None,
         fire_not_before: float | None = None,
+        carry: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.operation_name = operation_name
@@ -57,6 +61,7 @@ class DataFusionOperationTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
         self.fire_not_before = fire_not_before
+        self.carry = dict(carry or {})
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -70,6 +75,7 @@ class DataFusionOperationTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "fire_not_before": self.fire_not_before,
+                "carry": self.carry,
             },
         )
 
@@ -87,6 +93,7 @@ class DataFusionOperationTrigger(BaseTrigger):
             "operation": self.operation_name,
             "what": self.what,
             "message": message,
+            "carry": self.carry,
             **extra,
         }
 
@@ -132,8 +139,8 @@ class DataFusionOperationTrigger(BaseTrigger):
                     if remaining <= 0:
                         return self._event(
                             "timeout",
-                            f"{self.what}: operation {self.operation_name} not done by the deadline "
-                            "(it goes on at Google)",
+                            f"{PLATFORM} {self.what}: operation {self.operation_name} not done by "
+                            "the deadline (it goes on at Google)",
                         )
                     pause = min(pause, remaining)
                 await asyncio.sleep(pause)

@@ -267,3 +267,33 @@ def test_the_cli_serves_it() -> None:
         check=True,
     )
     assert "--refuse-account" in done.stdout and "--create-seconds" in done.stdout
+
+
+def test_the_demo_environment_reaches_it_through_the_provider(
+    datafusion_emulator: DataFusionEmulatorHandle, monkeypatch: Any
+) -> None:
+    from airflow_provider_pipelines.emulators.connections import connection_env, wire_datafusion
+    from airflow_provider_pipelines.hooks.datafusion import DataFusionHook
+
+    urls = {"datafusion": datafusion_emulator.url, "cdap": "http://127.0.0.1:9"}
+    env = connection_env(urls)
+    assert set(env) == {
+        "AIRFLOW_CONN_CDAP_DEFAULT",
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
+        "AIRFLOW__PIPELINES__DATAFUSION_API_URL",
+        "AIRFLOW__PIPELINES__GOOGLE_IAM_URL",
+    }
+    wire_datafusion(urls)
+    assert datafusion_emulator.config.api_endpoint == "http://127.0.0.1:9/api"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # An unregistered key: its assertions are accepted unverified, so a CLI-served emulator works.
+    hook = DataFusionHook()
+    operation = hook.create_instance(None, "us-central1", "demo", {"type": "DEVELOPER"})
+    assert hook.wait_for_operation(operation, poll_interval=0.05)["apiEndpoint"] == "http://127.0.0.1:9/api"
+    assert operation["name"].startswith("projects/emulator-project/"), "the key's project by default"
+
+    bad = requests.patch(
+        f"{datafusion_emulator.url}/_emulator/datafusion/config", json={"colour": 1}, timeout=5
+    )
+    assert bad.status_code == 400 and "unknown settings" in bad.json()["error"]

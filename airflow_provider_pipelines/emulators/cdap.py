@@ -3,6 +3,12 @@
 Strict where CDAP's documents are explicit (batch start answers 200 with per-item status codes, a fresh
 run's record may 404 for a while, run-level vs program-level stop), configurable where they are silent.
 Served at the root (self-hosted CDAP router) and under ``/api`` (Data Fusion's ``apiEndpoint``).
+
+Pipelines (CDAP applications) are deployed, listed and deleted as CDAP's lifecycle API does it: a body
+without an ``artifact`` or a ``config`` is 400, an unknown pipeline 404, a delete while a run is active
+409; a deleted pipeline cannot start until it is deployed again. At the root, a minimal HTML page answers
+at every link target (``/pipelines/ns/{ns}/view/{pipeline}``, ``/cdap/ns/{ns}/pipelines``), as the UI
+would. ``CdapEmulatorHandle.accept_tokens_of`` makes it check Google tokens, as a Data Fusion instance.
 """
 
 from __future__ import annotations

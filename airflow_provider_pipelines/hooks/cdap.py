@@ -634,7 +634,7 @@ class CdapTask(PipelineTask):
 
         trigger_class: Any = self.trigger_class  # type: ignore[attr-defined]
         return trigger_class(  # type: ignore[no-any-return]
-            conn_id=self.conn_id,
+            conn_id=self.hook.conn_id,
             fire_not_before=fire_not_before(),
             instance=instance,
             **wait.trigger_kwargs(),

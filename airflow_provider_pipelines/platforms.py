@@ -158,7 +158,7 @@ CDAP_BASE = _declare(
     ),
     "CdapHook",
     ("CdapPipelineRunTrigger",),
-    ("CdapPipelineLink", "CdapInstanceLink"),
+    ("CdapPipelineLink", "CdapPipelinesListLink", "CdapInstanceLink"),
     hidden=("schema", "login", "port"),
     relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
     placeholders={

@@ -3,6 +3,12 @@
 Strict where CDAP's documents are explicit (batch start answers 200 with per-item status codes, a fresh
 run's record may 404 for a while, run-level vs program-level stop), configurable where they are silent.
 Served at the root (self-hosted CDAP router) and under ``/api`` (Data Fusion's ``apiEndpoint``).
+
+Pipelines (CDAP applications) are deployed, listed and deleted as CDAP's lifecycle API does it: a body
+without an ``artifact`` or a ``config`` is 400, an unknown pipeline 404, a delete while a run is active
+409; a deleted pipeline cannot start until it is deployed again. At the root, a minimal HTML page answers
+at every link target (``/pipelines/ns/{ns}/view/{pipeline}``, ``/cdap/ns/{ns}/pipelines``), as the UI
+would. ``CdapEmulatorHandle.accept_tokens_of`` makes it check Google tokens, as a Data Fusion instance.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import dataclasses
 import functools
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_pipelines.emulators.auth import bearer_auth_error
+from airflow_provider_pipelines.emulators.auth import bearer_auth_error, bearer_token
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
@@ -29,6 +36,7 @@ from airflow_provider_pipelines.emulators.routes import (
     Route,
     api_handler,
     is_control_path,
+    link_page_route,
 )
 from airflow_provider_pipelines.emulators.timeline import Timeline, now
 
@@ -239,6 +247,30 @@ def _format_log(at: float, level: str, message: str) -> str:
     return f"{stamp} - {level:<5} [main:i.c.c.d.SmartWorkflow@1] - {message}"
 
 
+@dataclass
+class DeployedApp:
+    """A deployed pipeline: the pipeline JSON it was deployed with and its versions, oldest first."""
+
+    artifact: dict[str, Any]
+    config: dict[str, Any]
+    description: str
+    versions: list[str]
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The application record, as CDAP lists it."""
+        return {
+            "type": "App",
+            "name": name,
+            "version": self.versions[-1],
+            "description": self.description,
+            "artifact": dict(self.artifact),
+        }
+
+
+# The artifacts a pipeline is deployed from, and the program each runs as.
+PIPELINE_ARTIFACTS = {"cdap-data-pipeline": BATCH, "cdap-data-streams": STREAMING}
+
+
 class _BadRequest(ApiError):
     """A whole-request error: status and text body."""
 
@@ -255,16 +287,22 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
         Option("max_concurrent_runs", type=int),
         Option("auto_create", "--no-auto-create", help="unknown pipelines answer 404"),
     )
-    counters = ("starts", "program_level_stops", "program_level_starts")
-    keyed_counters = ("starts_by_pipeline", "run_stops")
+    counters = ("starts", "program_level_stops", "program_level_starts", "deploys", "deletes")
+    keyed_counters = ("starts_by_pipeline", "run_stops", "calls_by_principal")
+    # Who a Google access token belongs to (a Data Fusion emulator's issued tokens), when this CDAP plays
+    # a Data Fusion instance: then /v3 calls need such a token, counted by principal. None: ``token``.
+    token_principal: Callable[[str], str | None] | None = None
     prefixes = PREFIXES
 
     def clear_state(self) -> None:
-        """No runs, pipelines or namespaces but the default one."""
+        """No runs, pipelines or namespaces but the default one; the ``token`` check."""
         self._namespaces: set[str] = {DEFAULT_NAMESPACE}
         self._apps: dict[tuple[str, str], ProgramKind] = {}
         self._pipelines: dict[tuple[str, str], PipelineBehaviour] = {}
         self._runs: dict[tuple[str, str, str], CdapRun] = {}
+        self._deployed: dict[tuple[str, str], DeployedApp] = {}
+        self._deleted: set[tuple[str, str]] = set()
+        self.token_principal = None
 
     # ----- Python API (also used by the control routes) -----
 
@@ -314,6 +352,7 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
             Route("GET", PROGRAM_PATH + "/runs/{runid}/logs", api(self._get_logs), "get_logs"),
             Route("POST", PROGRAM_PATH + "/stop", api(self._stop_program), "stop_program", True),
             Route("POST", PROGRAM_PATH + "/start", api(self._start_program), "start_program", True),
+            *self._app_routes(api),
         ]
 
     def middlewares(self) -> list[Middleware]:
@@ -325,7 +364,14 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path.removeprefix("/api")
-        if not is_control_path(request.path) and path.startswith("/v3/"):
+        if not is_control_path(request.path) and path.startswith("/v3/") and self.token_principal is not None:
+            principal = self.token_principal(bearer_token(request) or "")
+            if principal is None:
+                return web.Response(
+                    status=401, text="Unauthorized: the bearer token is not a valid access token"
+                )
+            self.core.stats.incr("calls_by_principal", principal)
+        elif not is_control_path(request.path) and path.startswith("/v3/"):
             error = bearer_auth_error(request, self.config.token)
             if error is not None:
                 return error
@@ -431,6 +477,10 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
     def _exists(self, ns: str, app: str, behaviour: PipelineBehaviour) -> bool:
         if behaviour.exists is not None:
             return behaviour.exists
+        if (ns, app) in self._deployed:
+            return True
+        if (ns, app) in self._deleted:
+            return False
         if "missing" in app.lower():
             return False
         return (ns, app) in self._pipelines or (ns, app) in self._apps or self.config.auto_create
@@ -600,6 +650,136 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
             self._stop(candidates[0], at)
         return web.Response()
 
+    # ----- applications (pipelines): deploy, delete, list; and the UI pages links open -----
+
+    def _app_routes(self, api: Any) -> list[Route]:
+        apps = "/v3/namespaces/{ns}/apps"
+        return [
+            Route("GET", apps, api(self._list_apps), "list_apps"),
+            Route("PUT", apps + "/{app}", api(self._deploy_app), "deploy_app", True),
+            Route("DELETE", apps + "/{app}", api(self._delete_app), "delete_app", True),
+            Route(
+                "DELETE",
+                apps + "/{app}/versions/{version}",
+                api(self._delete_app),
+                "delete_app_version",
+                True,
+            ),
+            link_page_route("/pipelines/ns/{ns}/view/{app}", "ui_pipeline", self._pipeline_page),
+            link_page_route("/cdap/ns/{ns}/pipelines", "ui_pipelines", self._pipelines_page),
+        ]
+
+    def deployed_apps(self, namespace: str = DEFAULT_NAMESPACE) -> dict[str, dict[str, Any]]:
+        """The pipelines deployed in ``namespace``: name -> the pipeline JSON deployed, and ``versions``."""
+        with self._lock:
+            return {
+                app: {"artifact": d.artifact, "config": d.config, "versions": list(d.versions)}
+                for (ns, app), d in self._deployed.items()
+                if ns == namespace
+            }
+
+    async def _deploy_app(self, request: web.Request) -> Any:
+        ns, app = request.match_info["ns"], request.match_info["app"]
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            raise _BadRequest(400, f"Error while reading json request body for app {app}.") from None
+        artifact = body.get("artifact") if isinstance(body, dict) else None
+        if not isinstance(artifact, dict):
+            raise _BadRequest(400, "Artifact must be specified.")
+        for key in ("name", "version"):
+            if not isinstance(artifact.get(key), str) or not artifact[key]:
+                raise _BadRequest(400, f"Artifact {key} must be specified.")
+        scope = str(artifact.get("scope") or "USER").upper()
+        if scope not in ("SYSTEM", "USER"):
+            raise _BadRequest(400, f"Invalid artifact scope '{artifact.get('scope')}'.")
+        kind = PIPELINE_ARTIFACTS.get(artifact["name"])
+        if kind is None:
+            raise _BadRequest(
+                404,
+                f"No artifact named '{artifact['name']}' found in scope {scope}: a pipeline's artifact "
+                f"is one of {sorted(PIPELINE_ARTIFACTS)}.",
+            )
+        config = body.get("config") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(config, dict):
+            raise _BadRequest(400, f"Could not create pipeline '{app}': 'config' must be a JSON object.")
+        if not isinstance(config.get("stages", []), list) or not isinstance(
+            config.get("connections", []), list
+        ):
+            raise _BadRequest(
+                400, f"Invalid pipeline config of '{app}': 'stages' and 'connections' are lists."
+            )
+        with self._lock:
+            self._require_namespace(ns)
+            previous = self._deployed.get((ns, app))
+            versions = [*(previous.versions if previous else []), str(uuid.uuid1())]
+            deployed = DeployedApp(
+                dict(artifact, scope=scope), config, str(body.get("description") or ""), versions
+            )
+            self._deployed[(ns, app)] = deployed
+            self._deleted.discard((ns, app))
+            self._apps[(ns, app)] = kind
+            self.core.stats.incr("deploys")
+            return deployed.record(app)
+
+    async def _delete_app(self, request: web.Request) -> Any:
+        info = request.match_info
+        ns, app, version = info["ns"], info["app"], info.get("version")
+        at = now()
+        with self._lock:
+            deployed = self._deployed.get((ns, app))
+            started = (ns, app) in self._apps and (ns, app) not in self._deleted
+            if deployed is None and not started:
+                raise _BadRequest(404, f"Application '{app}' was not found.")
+            if version is not None and (deployed is None or version not in deployed.versions):
+                raise _BadRequest(404, f"Application '{app}' with version '{version}' was not found.")
+            active = self._active_runs(at, ns, app)
+            if active:
+                kind = self._apps.get((ns, app), BATCH)
+                raise _BadRequest(
+                    409,
+                    f"'application:{ns}.{app}.-SNAPSHOT' could not be deleted. Reason: The following "
+                    f"programs are still running: {kind.program_id}",
+                )
+            if deployed is not None and version is not None and len(deployed.versions) > 1:
+                deployed.versions.remove(version)
+            else:
+                self._deployed.pop((ns, app), None)
+                self._apps.pop((ns, app), None)
+                self._deleted.add((ns, app))
+            self.core.stats.incr("deletes")
+        return web.Response()
+
+    async def _list_apps(self, request: web.Request) -> Any:
+        ns = request.match_info["ns"]
+        names = {n for n in request.query.get("artifactName", "").split(",") if n}
+        version = request.query.get("artifactVersion", "")
+        with self._lock:
+            if ns not in self._namespaces:
+                raise _BadRequest(404, f"Namespace '{ns}' was not found.")
+            records = [d.record(app) for (space, app), d in sorted(self._deployed.items()) if space == ns]
+        return [
+            r
+            for r in records
+            if (not names or r["artifact"]["name"] in names)
+            and (not version or r["artifact"]["version"] == version)
+        ]
+
+    def _pipeline_page(self, request: web.Request) -> tuple[str, list[str]]:
+        ns, app = request.match_info["ns"], request.match_info["app"]
+        with self._lock:
+            deployed = (ns, app) in self._deployed
+            runs = sum(1 for run in self._runs.values() if (run.namespace, run.app) == (ns, app))
+        state = "deployed" if deployed else "not deployed"
+        return f"Pipeline {app}", [f"Namespace {ns}: pipeline {app} ({state}), {runs} run(s)."]
+
+    def _pipelines_page(self, request: web.Request) -> tuple[str, list[str]]:
+        ns = request.match_info["ns"]
+        with self._lock:
+            names = sorted(app for (space, app) in self._deployed if space == ns)
+        return f"Pipelines of namespace {ns}", names or ["No pipelines deployed."]
+
     # ----- control routes -----
 
     async def _put_pipeline(self, request: web.Request) -> web.Response:
@@ -683,3 +863,12 @@ class CdapEmulatorHandle(PlatformEmulatorHandle[CdapEmulator, CdapEmulatorConfig
     def run_ends(self) -> dict[str, float]:
         """Run id -> when the run reaches its final state (epoch seconds): to measure how soon it is seen."""
         return self.emulator.run_ends()
+
+    def accept_tokens_of(self, principal_of: Callable[[str], str | None]) -> None:
+        """Play a Data Fusion instance: accept only the Google access tokens ``principal_of`` knows
+        (e.g. a Data Fusion emulator's), counting calls by principal (``calls_by_principal``)."""
+        self.emulator.token_principal = principal_of
+
+    def deployed(self, namespace: str = DEFAULT_NAMESPACE) -> dict[str, dict[str, Any]]:
+        """The pipelines deployed in ``namespace``: name -> ``artifact``, ``config`` and ``versions``."""
+        return self.emulator.deployed_apps(namespace)

@@ -13,7 +13,8 @@ from typing import Any
 def emulator_connection(platform: str, url: str, **extra: Any) -> dict[str, Any]:
     """The connection of ``platform`` to an emulator serving at ``url``; ``extra`` adds to its extras."""
     builders = {
-        "cdap": lambda: {"conn_type": "cdap", "host": url, "extra": {"ui_url": "http://localhost:11011"}},
+        # The emulator serves the UI pages the task links open, where it serves the API.
+        "cdap": lambda: {"conn_type": "cdap", "host": url, "extra": {"ui_url": url}},
         "daggy": lambda: {"conn_type": "daggy", "host": url, "extra": {}},
         "tailer": lambda: {
             "conn_type": "tailer",

@@ -138,3 +138,30 @@ def route_errors(
             return answer(404, not_found.format(path=request.path))
 
     return middleware
+
+
+# -- link targets: the pages a task's extra link opens ----------------------------------------------
+
+
+def html_page(title: str, *lines: str) -> web.Response:
+    """A minimal HTML page (status 200): what an emulator serves where a task's extra link points, so
+    that a browser, or a test, following the link finds a page."""
+    from html import escape
+
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    text = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    return web.Response(text=text, content_type="text/html")
+
+
+def link_page_route(path: str, name: str, page: Callable[[web.Request], tuple[str, Sequence[str]]]) -> Route:
+    """A route serving, at ``path`` (the emulator's root only, where a UI is), the page of a link target:
+    ``page(request)`` gives its title and lines. Counted as ``GET name``, never a mutation."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        title, lines = page(request)
+        return html_page(title, *lines)
+
+    return Route("GET", path, handler, name, False, ("",))

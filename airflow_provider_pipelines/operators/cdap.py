@@ -1,21 +1,28 @@
-"""Operators that start and stop CDAP / Cloud Data Fusion pipeline runs."""
+"""Operators that start and stop CDAP / Cloud Data Fusion pipeline runs, and deploy, delete and list
+pipelines (CDAP applications)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_pipelines.core.errors import PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
+from airflow_provider_pipelines.core.json_source import load_json_object
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
+from airflow_provider_pipelines.core.templating import StructuredTemplates
 from airflow_provider_pipelines.hooks.cdap import (
+    INSTANCE_FIELDS,
     MARKER_ARG,
     CdapHook,
     CdapPipelineRunTask,
     CdapPipelineTask,
+    CdapTask,
+    push_links,
     runtime_arg_text,
 )
-from airflow_provider_pipelines.links.cdap import CdapPipelineLink
+from airflow_provider_pipelines.links.cdap import CdapPipelineLink, CdapPipelinesListLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
 if TYPE_CHECKING:
@@ -40,6 +47,14 @@ class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
         For streaming pipelines the default success state is RUNNING: the task succeeds once the
         pipeline runs.
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
+        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
+    :param location: the instance's region, e.g. ``us-central1``. Templated.
+    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
+        Fusion API, and links open its ``serviceEndpoint``. Templated.
+    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
+    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
+        (honoured in the triggerer too). Templated.
     :param wait_for_completion: wait for the run to end (default True).
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param poll_interval: seconds between status reads (default 10).
@@ -55,9 +70,9 @@ class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
         means "not recorded yet" rather than "gone" (default 60).
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args")
+    template_fields: Sequence[str] = ("pipeline_name", "namespace", "runtime_args", *INSTANCE_FIELDS)
     template_fields_renderers = {"runtime_args": "json"}
-    operator_extra_links = (CdapPipelineLink(),)
+    operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
     trigger_class = CdapPipelineRunTrigger
 
     def __init__(self, *, runtime_args: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -92,12 +107,22 @@ class CdapStopPipelineOperator(CdapPipelineRunTask):
     :param namespace: the CDAP namespace. Templated.
     :param pipeline_type: ``batch`` or ``streaming``.
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
+        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
+    :param location: the instance's region, e.g. ``us-central1``. Templated.
+    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
+        Fusion API, and links open its ``serviceEndpoint``. Templated.
+    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
+    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
+        (honoured in the triggerer too). Templated.
     """
 
-    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace")
+    template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace", *INSTANCE_FIELDS)
+    operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
 
     def execute(self, context: Context) -> str:
-        hook = CdapHook(cdap_conn_id=self.cdap_conn_id)
+        hook = self.hook
+        self.persist_links(hook, context)
         ref = self.run_ref()
         # A run already stopping or over (CDAP answers 400, or a repeat after a lost reply) is stopped.
         already = hook.cancel_run(ref)
@@ -106,3 +131,167 @@ class CdapStopPipelineOperator(CdapPipelineRunTask):
         else:
             self.log.info("%s was already %s", hook.describe_run(ref), already)
         return self.run_id
+
+
+# -- pipelines: deploy, delete, list --------------------------------------------------------------
+
+
+class CdapCreatePipelineOperator(StructuredTemplates, CdapTask):
+    """
+    Deploy a pipeline (``PUT /v3/namespaces/{ns}/apps/{pipeline}``), or replace the pipeline of that
+    name when ``replace`` is True. Returns the application record CDAP answers (``name``, ``version``,
+    ``artifact``...; ``{}`` from CDAP versions that answer text).
+
+    :param pipeline_name: the pipeline's name. Templated.
+    :param pipeline: the pipeline JSON (``{"artifact": {...}, "config": {...}}``, as the Studio exports
+        it): a dict, a JSON string, or the path of a JSON file. Templated (in a dict, every string;
+        CDAP's own ``${macros}`` are left alone).
+    :param namespace: the CDAP namespace. Templated.
+    :param replace: replace a pipeline that already has this name (default False: such a pipeline fails
+        the task, naming it, and is left as it is).
+    :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
+        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
+    :param location: the instance's region, e.g. ``us-central1``. Templated.
+    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
+        Fusion API, and links open its ``serviceEndpoint``. Templated.
+    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
+    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
+        (honoured in the triggerer too). Templated.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_name", "pipeline", "namespace", *INSTANCE_FIELDS)
+    template_fields_renderers = {"pipeline": "json"}
+    operator_extra_links = (CdapPipelineLink(), CdapPipelinesListLink())
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        pipeline: Mapping[str, Any] | str,
+        replace: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_name = pipeline_name
+        self.pipeline = pipeline
+        self.replace = replace
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.hook
+        what = f"CDAP pipeline {self.pipeline_name!r}"
+        body = load_json_object(self.pipeline, f"the JSON of {what}")
+        if not self.replace:
+            existing = {item.get("name") for item in hook.list_pipelines(self.namespace)}
+            if self.pipeline_name in existing:
+                raise PipelineError(
+                    f"{what} already exists in namespace {self.namespace!r}: set replace=True to replace "
+                    "it, or delete it first"
+                )
+        push_links(hook, context, self.namespace, self.pipeline_name)
+        record = hook.create_pipeline(self.pipeline_name, body, self.namespace)
+        verb = "Replaced" if self.replace else "Deployed"
+        self.log.info("%s %s in namespace %s", verb, what, self.namespace)
+        return record
+
+
+class CdapDeletePipelineOperator(CdapTask):
+    """
+    Delete a pipeline (``DELETE /v3/namespaces/{ns}/apps/{pipeline}``), or one version of it. While
+    CDAP refuses because the pipeline is in use (HTTP 409: a run is still active), the delete is tried
+    again with backoff for up to ``conflict_timeout`` seconds.
+
+    :param pipeline_name: the pipeline's name. Templated.
+    :param version: delete only this version of the pipeline. Templated.
+    :param namespace: the CDAP namespace. Templated.
+    :param missing_ok: succeed when there is no such pipeline (default False: fail, naming it).
+    :param conflict_timeout: seconds to keep trying while the pipeline is in use (default 300).
+    :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
+        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
+    :param location: the instance's region, e.g. ``us-central1``. Templated.
+    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
+        Fusion API, and links open its ``serviceEndpoint``. Templated.
+    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
+    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
+        (honoured in the triggerer too). Templated.
+    """
+
+    template_fields: Sequence[str] = ("pipeline_name", "version", "namespace", *INSTANCE_FIELDS)
+    operator_extra_links = (CdapPipelinesListLink(),)
+
+    def __init__(
+        self,
+        *,
+        pipeline_name: str,
+        version: str | None = None,
+        missing_ok: bool = False,
+        conflict_timeout: float = 300.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pipeline_name = pipeline_name
+        self.version = version
+        self.missing_ok = missing_ok
+        self.conflict_timeout = conflict_timeout
+
+    def execute(self, context: Context) -> bool:
+        hook = self.hook
+        push_links(hook, context, self.namespace)
+        deleted = hook.delete_pipeline(
+            self.pipeline_name,
+            self.namespace,
+            self.version or None,
+            conflict_timeout=self.conflict_timeout,
+            missing_ok=self.missing_ok,
+        )
+        what = f"CDAP pipeline {self.pipeline_name!r}" + (
+            f" version {self.version!r}" if self.version else ""
+        )
+        if deleted:
+            self.log.info("Deleted %s from namespace %s", what, self.namespace)
+        else:
+            self.log.info("%s is not in namespace %s: nothing to delete", what, self.namespace)
+        return deleted
+
+
+class CdapListPipelinesOperator(CdapTask):
+    """
+    List the pipelines of a namespace (``GET /v3/namespaces/{ns}/apps``); returns them (XCom): each
+    with ``name``, ``version``, ``description`` and ``artifact``.
+
+    :param namespace: the CDAP namespace. Templated.
+    :param artifact_name: only pipelines of these artifacts (``cdap-data-pipeline`` for batch,
+        ``cdap-data-streams`` for streaming): a name, a list, or comma-separated names. Templated.
+    :param artifact_version: only pipelines of this artifact version. Templated.
+    :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
+    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
+        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
+    :param location: the instance's region, e.g. ``us-central1``. Templated.
+    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
+        Fusion API, and links open its ``serviceEndpoint``. Templated.
+    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
+    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
+        (honoured in the triggerer too). Templated.
+    """
+
+    template_fields: Sequence[str] = ("namespace", "artifact_name", "artifact_version", *INSTANCE_FIELDS)
+    operator_extra_links = (CdapPipelinesListLink(),)
+
+    def __init__(
+        self,
+        *,
+        artifact_name: str | Sequence[str] | None = None,
+        artifact_version: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.artifact_name = artifact_name
+        self.artifact_version = artifact_version
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        hook = self.hook
+        push_links(hook, context, self.namespace)
+        pipelines = hook.list_pipelines(self.namespace, self.artifact_name, self.artifact_version)
+        self.log.info("%d pipeline(s) in namespace %s", len(pipelines), self.namespace)
+        return pipelines

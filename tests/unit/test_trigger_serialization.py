@@ -65,6 +65,21 @@ RUN_REFS: dict[str, dict[str, Any]] = {
 }
 
 
+# Values for the parameters a trigger adds to PipelineRunTrigger's.
+OWN_KWARGS: dict[str, dict[str, Any]] = {
+    "CdapPipelineRunTrigger": {
+        "instance": {
+            "project_id": "acme",
+            "location": "us-central1",
+            "instance_name": "etl",
+            "gcp_conn_id": "gcp",
+            "impersonation_chain": ["a@acme.iam.gserviceaccount.com", "b@acme.iam.gserviceaccount.com"],
+            "api_endpoint": "https://etl-acme-dot-usc1.datafusion.googleusercontent.com/api",
+        }
+    },
+}
+
+
 def run_ref(cls: type[BaseTrigger]) -> dict[str, Any]:
     return dict(RUN_REFS.get(cls.__qualname__, {"run_id": "r-1"}))
 
@@ -83,6 +98,7 @@ def every_kwarg(cls: type[BaseTrigger]) -> dict[str, Any]:
         "fire_not_before": 1700000010.5,
         "max_unreachable": 600.0,
     }
+    values.update(OWN_KWARGS.get(cls.__qualname__, {}))
     missing = set(constructor_parameters(cls)) - set(values)
     assert not missing, f"give test values for {cls.__qualname__}'s new parameters: {sorted(missing)}"
     return values

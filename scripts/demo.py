@@ -1,6 +1,6 @@
 """
-``make demo``: start the emulators, run every example DAG end to end with ``dag.test()``, print each
-task's final state, stop the emulators. Exits non-zero when a task did not succeed.
+``make demo``: start the emulators, run every example DAG (or those named:
+``scripts/demo.py example_cdap``) end to end with ``dag.test()``, print each task's final state, stop the emulators. Exits non-zero when a task did not succeed.
 """
 
 from __future__ import annotations
@@ -104,12 +104,16 @@ def print_emulator_runs(urls: dict[str, str]) -> None:
         print(f"  flow instance {instance['flowInstId']:<28} {instance['statusDesc']}")
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
+    """Run every example DAG file, or only those named (``example_cdap`` or ``example_cdap.py``)."""
+    paths = [p for p in sorted(EXAMPLES.glob("example_*.py")) if not only or p.stem in only or p.name in only]
+    if not paths:
+        raise SystemExit(f"no example DAG file named {only}")
     emulators, urls = start_emulators()
     results: dict[str, dict[str, str]] = {}
     try:
         prepare_airflow(urls)
-        for path in sorted(EXAMPLES.glob("example_*.py")):
+        for path in paths:
             print(f"\n=== {path.name} ===", flush=True)
             started = time.time()
             results.update(run_examples(path))
@@ -133,4 +137,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

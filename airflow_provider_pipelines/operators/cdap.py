@@ -295,3 +295,28 @@ class CdapListPipelinesOperator(CdapTask):
         pipelines = hook.list_pipelines(self.namespace, self.artifact_name, self.artifact_version)
         self.log.info("%d pipeline(s) in namespace %s", len(pipelines), self.namespace)
         return pipelines
+
+
+# Cloud Data Fusion's instance operators live in operators/cdap_instances.py (with the Data Fusion hook
+# they need), imported only when a DAG asks for one.
+_INSTANCE_OPERATORS = frozenset(
+    {
+        "CdapCreateInstanceOperator",
+        "CdapGetInstanceOperator",
+        "CdapUpdateInstanceOperator",
+        "CdapRestartInstanceOperator",
+        "CdapDeleteInstanceOperator",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INSTANCE_OPERATORS:
+        from airflow_provider_pipelines.operators import cdap_instances
+
+        return getattr(cdap_instances, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    pass

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
-from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.faults import FaultOptions, format_retry_after
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
 from airflow_provider_pipelines.emulators.routes import (
     Handler,
@@ -33,6 +33,7 @@ from airflow_provider_pipelines.emulators.routes import (
     Route,
     api_handler,
     is_control_request,
+    json_object,
     route_errors,
 )
 from airflow_provider_pipelines.emulators.timeline import Timeline, now
@@ -229,10 +230,6 @@ def _stamp(moment: float) -> str:
 def _same(expected_hex: str, given: str) -> bool:
     """Constant-time comparison of a hex digest with what a client sent (hex case ignored)."""
     return hmac.compare_digest(expected_hex.encode(), given.lower().encode("utf-8", errors="replace"))
-
-
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
 def _int_field(value: Any) -> int | None:
@@ -543,8 +540,8 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         # Mutations (random lost replies apply to them only): every pipeline action, a flow trigger, a
         # flow instance cancel. The token service, the list, the lag and a flow instance get only read.
         return [
-            Route("POST", TOKEN_PREFIX + "get", self._token_get, "token_get"),
-            Route("POST", TOKEN_PREFIX + "refresh", self._token_refresh, "token_refresh"),
+            Route("POST", TOKEN_PREFIX + "get", self._token_service, "token_get"),
+            Route("POST", TOKEN_PREFIX + "refresh", self._token_service, "token_refresh"),
             Route(
                 "POST",
                 STREAMING_PREFIX + "pipeline/{pipelineId}",
@@ -638,15 +635,10 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
 
     # ----- token service -----
 
-    async def _token_get(self, request: web.Request) -> web.Response:
-        return await self._token_service(request, refresh=False)
-
-    async def _token_refresh(self, request: web.Request) -> web.Response:
-        return await self._token_service(request, refresh=True)
-
-    async def _token_service(self, request: web.Request, refresh: bool) -> web.Response:
+    async def _token_service(self, request: web.Request) -> web.Response:
+        """``token/get`` and ``token/refresh``."""
         try:
-            token, expire = self._token_reply(await request.read(), refresh)
+            token, expire = self._token_reply(await request.read(), request.path.endswith("/refresh"))
         except _TokenError as exc:
             self.core.stats.incr("token_errors")
             return web.json_response({"status": exc.status, "msg": exc.message, "data": None})
@@ -655,12 +647,8 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         )
 
     def _token_reply(self, raw: bytes, refresh: bool) -> tuple[str, int]:
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            raise _TokenError(PARAMETER_INVALID, "invalid parameter: the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise _TokenError(PARAMETER_INVALID, "invalid parameter: the body must be a JSON object")
+        invalid = lambda message: _TokenError(PARAMETER_INVALID, f"invalid parameter: {message}")  # noqa: E731
+        body = json_object(raw or b"null", invalid, "the body is not JSON")
         names = ("appKey", "encryption", "timestamp", *(("accessToken",) if refresh else ()))
         missing = [name for name in names if body.get(name) in (None, "")]
         if missing:
@@ -677,7 +665,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             if secret is None:
                 raise _TokenError(APP_KEY_UNKNOWN, f"appKey does not exist: {app_key}")
             if abs(_ms(at) - stamp) > self.config.timestamp_tolerance_seconds * 1000:
-                tolerance = _seconds_text(self.config.timestamp_tolerance_seconds)
+                tolerance = format_retry_after(self.config.timestamp_tolerance_seconds)
                 raise _TokenError(
                     TIMESTAMP_INVALID,
                     f"timestamp invalid: more than {tolerance} s away from the server time "
@@ -949,12 +937,7 @@ def _start_body(raw: bytes) -> tuple[int, int | None]:
     def invalid(detail: str) -> _ApiError:
         return _ApiError(CONFIG_INVALID, f"The Stream configuration JSON is invalid. ({detail})")
 
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise invalid("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise invalid("the body must be a JSON object")
+    body = json_object(raw or b"null", invalid, "the body is not JSON")
     mode = body.get("executionMode")
     if isinstance(mode, bool) or mode not in (STANDALONE, CLUSTER):
         raise invalid(f"executionMode must be 0 (standalone) or 1 (cluster): got {json.dumps(mode)}")
@@ -1006,13 +989,7 @@ def _flow_parameters(value: Any) -> list[dict[str, Any]]:
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise _ApiError(INVALID_ARGUMENT, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _ApiError(INVALID_ARGUMENT, "the body must be a JSON object")
-    return body
+    return json_object(await request.read() or b"null", lambda message: _ApiError(INVALID_ARGUMENT, message))
 
 
 create_enos_app = EnosEmulator.new_app

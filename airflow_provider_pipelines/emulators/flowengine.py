@@ -28,6 +28,7 @@ from airflow_provider_pipelines.emulators.routes import (
     Middleware,
     Route,
     is_control_path,
+    json_object,
     route_errors,
 )
 from airflow_provider_pipelines.emulators.timeline import Timeline, now
@@ -798,13 +799,9 @@ async def _json_object(request: web.Request, empty_ok: bool = False) -> dict[str
     raw = await request.read()
     if not raw.strip() and empty_ok:
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise EnvelopeError(ERR_GENERIC, "请求体不是合法的 JSON (the body is not valid JSON)") from None
-    if not isinstance(body, dict):
-        raise EnvelopeError(ERR_GENERIC, "请求体必须是 JSON 对象 (the body must be a JSON object)")
-    return body
+    not_json = "请求体不是合法的 JSON (the body is not valid JSON)"
+    not_object = "请求体必须是 JSON 对象 (the body must be a JSON object)"
+    return json_object(raw, lambda message: EnvelopeError(ERR_GENERIC, message), not_json, not_object)
 
 
 def _parse_template(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:

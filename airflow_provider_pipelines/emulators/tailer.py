@@ -28,13 +28,14 @@ from airflow_provider_pipelines.emulators.auth import (
 )
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
-from airflow_provider_pipelines.emulators.faults import FaultOptions
+from airflow_provider_pipelines.emulators.faults import FaultOptions, format_retry_after
 from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
 from airflow_provider_pipelines.emulators.routes import (
     CONTROL_PREFIX,
     Handler,
     Middleware,
     Route,
+    json_object,
     route_errors,
 )
 from airflow_provider_pipelines.emulators.timeline import Timeline, now
@@ -109,10 +110,6 @@ def _duration(micros: int) -> str:
     minutes, second = divmod(whole, 60)
     hours, minute = divmod(minutes, 60)
     return f"{hours}:{minute:02d}:{second:02d}.{micro:06d}"
-
-
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
 def outcome_for(configuration_id: str) -> str:
@@ -525,7 +522,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return web.json_response(
             {
                 "access_token": id_token,
-                "expires_in": _seconds_text(seconds),
+                "expires_in": format_retry_after(seconds),
                 "token_type": "Bearer",
                 "refresh_token": refresh_token,
                 "id_token": id_token,
@@ -559,7 +556,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         except (TypeError, ValueError):
             return _error(400, "seconds must be a number")
         return web.json_response(
-            {"id_token": self.mint_jwt(seconds, subject), "expires_in": _seconds_text(seconds)}
+            {"id_token": self.mint_jwt(seconds, subject), "expires_in": format_retry_after(seconds)}
         )
 
     @staticmethod
@@ -573,13 +570,7 @@ def _sets_run_status(request: web.Request, body: Any) -> bool:
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise _ApiError(400, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _ApiError(400, "the body must be a JSON object")
-    return body
+    return json_object(await request.read() or b"null", lambda message: _ApiError(400, message))
 
 
 def _identity(body: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:

@@ -140,18 +140,26 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
             name, method, path, params={**(params or {}), "engineKey": options["engine_key"]}, **kw
         )
 
-    def engine_plan(self) -> Plan[Engine]:
-        """The engine's path and id (steps 01-02), looked up once per hook."""
-        if self._engine is not None:
+    def engine_plan(self, checking: bool = False) -> Plan[Engine]:
+        """
+        The engine's path and id (steps 01-02), looked up once per hook. ``checking`` (the connection
+        test) looks them up again, and a refusal or a reply naming no engine says to check the engine key.
+        """
+        if self._engine is not None and not checking:
             return self._engine
-        call = yield from self._call("get engine info", "GET", "/engine-manager/v1/k8s/info/")
-        info = self._data(call.name, (yield call))
+        info = yield from self._discovery_plan("get engine info", "/engine-manager/v1/k8s/info/", checking)
         url = info.get("url") if isinstance(info, Mapping) else None
         path = "/" + url.strip("/") if isinstance(url, str) else "/"
+        if path == "/" and checking:
+            raise PipelineError(
+                "FlowEngine engine discovery found no engine for the engine key (no url in its reply): "
+                "check the engine_key extra"
+            )
         if path == "/":
             raise PipelineApiError(self.platform, "get engine info", 200, f"no engine url in {info!r:.200}")
-        call = yield from self._call("get engine id", "GET", path + "/kernel/v1/system/getParam")
-        param = self._data(call.name, (yield call))
+        param = yield from self._discovery_plan(
+            "get engine id", path + "/kernel/v1/system/getParam", checking
+        )
         engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
         if engine_id is None:
             raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
@@ -382,11 +390,12 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     resume_run = endpoint(resume_run_plan)
     get_run = endpoint(get_run_plan)
 
-    def discovery_step_plan(self, name: str, path: str) -> Plan[Any]:
-        """One call of engine discovery: its ``data``; a refusal (``status`` not 0) names the engine key."""
+    def _discovery_plan(self, name: str, path: str, checking: bool) -> Plan[Any]:
+        """One call of engine discovery: its ``data``; when ``checking``, a refusal (``status`` not 0)
+        names the engine key."""
         call = yield from self._call(name, "GET", path)
         reply = yield call
-        if isinstance(reply, Mapping) and "status" in reply and str(reply["status"]) != "0":
+        if checking and isinstance(reply, Mapping) and "status" in reply and str(reply["status"]) != "0":
             said = f"status {reply['status']}: {reply.get('msg') or 'no message'}"
             said = summarize(redact(said, self.client.secrets()), 200)
             raise PipelineError(
@@ -400,15 +409,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         sending the user id and headers: a refused engine key, user id or header is named as such.
         """
         try:
-            info = self.run(self.discovery_step_plan("get engine info", "/engine-manager/v1/k8s/info/"))
-            url = info.get("url") if isinstance(info, Mapping) else None
-            path = "/" + url.strip("/") if isinstance(url, str) else "/"
-            if path == "/":
-                raise PipelineError(
-                    "FlowEngine engine discovery found no engine for the engine key (no url in its reply): "
-                    "check the engine_key extra"
-                )
-            param = self.run(self.discovery_step_plan("get engine id", path + "/kernel/v1/system/getParam"))
+            engine = self.run(self.engine_plan(checking=True))
         except PipelineApiError as exc:
             if exc.status not in (401, 403):
                 raise
@@ -416,11 +417,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
                 f"FlowEngine refused the user id or the gateway headers (HTTP {exc.status}, {exc.call}: "
                 f"{exc.message}): check the user_id extra (sent as {USER_ID_HEADER}) and the headers extra"
             ) from None
-        engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
-        if engine_id is None:
-            raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
-        self._engine = Engine(path, engine_id)
-        return f"the engine key found engine {engine_id} at {path}"
+        return f"the engine key found engine {engine.engine_id} at {engine.path}"
 
     # -- node parameters -----------------------------------------------------------------------------
 
@@ -486,27 +483,24 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
 
     def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
         """
-        A start's run: the one run in the pipeline's history (``historyList``) newer than every run
-        seen before the start and, where the history shows parameters, started with this start's
-        (a start of the same pipeline by another task is told apart only by them); several such runs
-        cannot be told apart. A resume's: the run itself, once it no longer shows a failed state.
+        A start's run: the one run :meth:`new_runs_plan` finds, newer than every run seen before the
+        start; several cannot be told apart. A resume's: the run itself, once it no longer shows a
+        failed state.
         """
         pipeline_id = run_spec["pipeline_id"]
         if "resume_run_id" in run_spec:
             ref = self.run_ref(pipeline_id, run_spec["resume_run_id"])
             status = yield from self.run_status_plan(ref)
             return None if status.state is RunState.FAILED else ref
-        known = {str(run_id) for run_id in attempt.get("known_runs") or ()}
-        runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
-        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
-        if "params" in attempt:  # a run another task started meanwhile, with other parameters, is not ours
-            new = [r for r in new if "params" not in r or r.get("params") == attempt["params"]]
-        if len(new) > 1:
+        mine, _ = yield from self.new_runs_plan(
+            pipeline_id, attempt.get("known_runs") or (), attempt.get("params")
+        )
+        if len(mine) > 1:
             raise CannotTell(
-                f"FlowEngine shows {len(new)} new runs of pipeline {pipeline_id}, none told apart",
+                f"FlowEngine shows {len(mine)} new runs of pipeline {pipeline_id}, none told apart",
                 self.start_check,
             )
-        return self.run_ref(pipeline_id, new[0]["id"]) if new else None
+        return self.run_ref(pipeline_id, mine[0]["id"]) if mine else None
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         """The failed nodes of the run's record (:meth:`run_record_plan`: ``get`` or the history)."""
@@ -519,29 +513,37 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
                 )
         return lines or [f"run {run['run_id']} ended {record.get('status')}"]
 
+    def new_runs_plan(
+        self, pipeline_id: int | str, before: Iterable[Any], params: Mapping[str, Any] | None
+    ) -> Plan[tuple[list[dict[str, Any]], int]]:
+        """
+        The runs a start with ``params`` (None: not known) may have created, and how many runs are new:
+        of the pipeline's latest runs (``historyList``), those not among ``before`` (run ids) and, where
+        the history shows a run's parameters, started with these (a start of the same pipeline by
+        another task is told apart only by them).
+        """
+        known = {str(run_id) for run_id in before}
+        runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
+        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
+        return [r for r in new if params is None or "params" not in r or r.get("params") == params], len(new)
+
     def find_new_run_plan(
         self, pipeline_id: int | str, before: Iterable[Any], node_params: Mapping[str, Any]
     ) -> Plan[dict[str, Any]]:
         """
-        The run a start created when its reply named none: the history's runs that were not there
-        before the start. Several (a concurrent start) are told apart by their recorded parameters;
-        when that is not possible, this fails rather than guess.
+        The record of the run a start created when its reply named none: chosen as a lost reply's
+        (:meth:`find_started_run_plan`), but where that finds no run, or several, this fails.
         """
-        known = {str(run_id) for run_id in before}
-        runs = yield from self.history_plan(pipeline_id, 1, 20)
-        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
-        if len(new) > 1:
-            mine = [r for r in new if r.get("params") == dict(node_params)]
-            new = mine if len(mine) == 1 else new
-        if len(new) != 1:
-            found = "no new run" if not new else f"{len(new)} new runs, none told apart by its parameters"
+        mine, new = yield from self.new_runs_plan(pipeline_id, before, dict(node_params))
+        if len(mine) != 1:
+            found = f"{new} new runs, none told apart by its parameters" if new else "no new run"
             raise PipelineApiError(
                 self.platform,
                 "start pipeline",
                 None,
                 f"the start reply named no run and the history shows {found}",
             )
-        return new[0]
+        return mine[0]
 
 
 # -- what FlowEngine tasks act on: declared once for the operators and the sensor -----------------------

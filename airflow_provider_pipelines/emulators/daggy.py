@@ -14,6 +14,7 @@ import json
 import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,12 +342,6 @@ class DaggyRun:
         self.clock = max(self.clock, at)
         self.last_update = max(self.last_update, at)
 
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for task in self.tasks.values():
-            counts[task.state] = counts.get(task.state, 0) + 1
-        return counts
-
     def summary(self) -> dict[str, Any]:
         return {
             "runID": self.run_id,
@@ -354,7 +349,7 @@ class DaggyRun:
             "state": self.state,
             "startTime": str(self.changes[0][0]),
             "lastUpdate": str(self.last_update),
-            "taskCounts": self.counts(),
+            "taskCounts": dict(Counter(task.state for task in self.tasks.values())),
         }
 
     def document(self) -> dict[str, Any]:
@@ -417,8 +412,6 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
                 self._advance(run, at)
                 documents.append({**run.document(), "state": run.state})
             return documents
-
-    run_documents = run_records
 
     # ----- simulation -----
 

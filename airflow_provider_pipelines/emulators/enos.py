@@ -26,7 +26,7 @@ from aiohttp import web
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions, format_retry_after
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate, lookup
 from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
@@ -1038,13 +1038,8 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
         """An access token as ``token/get`` would answer now (the current one while it is valid)."""
         return self.emulator.issue_token()[0]
 
-    def pipelines(self) -> list[dict[str, Any]]:
-        """Every pipeline, in list order, with ``lag`` and ``operation`` (emulator-only)."""
-        return self.emulator.pipeline_records()
-
+    pipelines = delegate("pipeline_records", "Every pipeline, in list order, with ``lag`` and ``operation``.")
     pipeline = lookup("pipelines", "pipelineId")
-
-    def add_pipeline(self, pipeline_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Add (or replace) a pipeline: ``name``, ``status``, ``version``, ``lag`` as
-        :meth:`EnosEmulator.put_pipeline`; it lasts until :meth:`reset`."""
-        return self.emulator.put_pipeline(pipeline_id, *args, **kwargs)
+    add_pipeline = delegate(
+        "put_pipeline", "Add (or replace) a pipeline, as ``put_pipeline``, until a reset."
+    )

@@ -22,7 +22,7 @@ from airflow_provider_pipelines.emulators.auth import missing_headers
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate, lookup
 from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
@@ -860,15 +860,9 @@ class FlowEngineEmulatorHandle(PlatformEmulatorHandle[FlowEngineEmulator, FlowEn
         """The headers every API request needs under the current config."""
         return {USER_HEADER: str(self.config.user_id), **(self.config.required_headers or {})}
 
-    def pipelines(self) -> list[dict[str, Any]]:
-        """Every pipeline's detail (as ``06 get``) plus ``cronEnabled``, by id."""
-        return self.emulator.pipelines()
-
+    pipelines = delegate("pipelines", "Every pipeline's detail (as ``06 get``) plus ``cronEnabled``, by id.")
     pipeline = lookup("pipelines", "id")
-
-    def uploads(self) -> list[dict[str, Any]]:
-        """Every uploaded file (``fileName``, ``path``, ``size``, ``sha256``), oldest first."""
-        return self.emulator.uploads()
+    uploads = delegate("uploads", "Every uploaded file (``fileName``, ``path``, ``size``, ``sha256``).")
 
 
 def _status_words(items: list[str]) -> dict[str, str] | None:

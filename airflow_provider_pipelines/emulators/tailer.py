@@ -29,12 +29,13 @@ from airflow_provider_pipelines.emulators.auth import (
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions, format_retry_after
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate
 from airflow_provider_pipelines.emulators.routes import (
     CONTROL_PREFIX,
     Handler,
     Middleware,
     Route,
+    api_handler,
     json_object,
     route_errors,
 )
@@ -290,8 +291,9 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         }
         # Every action but the /v1/dag/status reads (check_run_status, get_last_status, get_by_status)
         # changes state: random lost replies apply to those only.
+        api = api_handler(self._api, _ApiError, lambda exc: _error(exc.status, exc.message))
         routes = [
-            Route("POST", path, self._api, name, _sets_run_status if path == "/v1/dag/status" else True)
+            Route("POST", path, api, name, _sets_run_status if path == "/v1/dag/status" else True)
             for path, name in names.items()
         ]
         # The Firebase stand-in is an API route: counted and faultable, never bearer-checked.
@@ -329,21 +331,17 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         challenge = f'Bearer realm="tailer-emulator", error="invalid_token", error_description="{message}"'
         return _error(401, message, {"WWW-Authenticate": challenge})
 
-    async def _api(self, request: web.Request) -> web.Response:
-        try:
-            body = await _json_object(request)
-            actions = self._actions[request.path]
-            action = body.get("action")
-            if action is None:
-                raise _ApiError(400, "missing field: action")
-            if not isinstance(action, str) or action not in actions:
-                known = ", ".join(sorted(actions))
-                raise _ApiError(400, f"unknown action {json.dumps(action)} for {request.path}: use {known}")
-            self.core.stats.incr("actions", str(action))
-            reply = await actions[action](body)
-        except _ApiError as exc:
-            return _error(exc.status, exc.message)
-        return web.json_response(reply)
+    async def _api(self, request: web.Request) -> dict[str, Any]:
+        body = await _json_object(request)
+        actions = self._actions[request.path]
+        action = body.get("action")
+        if action is None:
+            raise _ApiError(400, "missing field: action")
+        if not isinstance(action, str) or action not in actions:
+            known = ", ".join(sorted(actions))
+            raise _ApiError(400, f"unknown action {json.dumps(action)} for {request.path}: use {known}")
+        self.core.stats.incr("actions", str(action))
+        return await actions[action](body)
 
     # ----- actions -----
 
@@ -409,8 +407,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
             return {"results": [run.record(at)]}
 
     async def _get_last_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        identity = _full_identity(body)
-        _check_suffix(identity[2], identity[3], identity[1])
+        identity = _full_identity(body, suffixed=True)
         return self._select(body, lambda run: run.identity == identity)
 
     async def _get_by_status(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -451,8 +448,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return {"results": records}
 
     async def _set_run_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        identity = _full_identity(body)
-        _check_suffix(identity[2], identity[3], identity[1])
+        identity = _full_identity(body, suffixed=True)
         run_id, status = _identity(body, ("run_id", "status"))
         status = _api_status(status)
         at = now()
@@ -476,8 +472,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return dict(OK_REPLY)
 
     async def _set_configuration_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        identity = _full_identity(body)
-        _check_suffix(identity[2], identity[3], identity[1])
+        identity = _full_identity(body, suffixed=True)
         flags = {}
         for name in ("activated", "archived"):
             value = body.get(name)
@@ -584,8 +579,11 @@ def _identity(body: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(body[name] for name in names)
 
 
-def _full_identity(body: dict[str, Any]) -> tuple[str, str, str, str]:
+def _full_identity(body: dict[str, Any], suffixed: bool = False) -> tuple[str, str, str, str]:
+    """The four identity fields; ``suffixed``: a table-to-table id must carry its environment."""
     account, environment, configuration_type, configuration_id = _identity(body, IDENTITY)
+    if suffixed:
+        _check_suffix(configuration_type, configuration_id, environment)
     return account, environment, configuration_type, configuration_id
 
 
@@ -642,14 +640,6 @@ class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulator
         """The Firebase stand-in, in place of ``https://securetoken.googleapis.com/v1/token``."""
         return f"{self.url}{CONTROL_PREFIX}firebase/v1/token"
 
-    def mint_jwt(self, seconds: float = 3600, subject: str = "airflow") -> str:
-        """A JWT the API accepts for ``seconds``; negative seconds give an already-expired token."""
-        return self.emulator.mint_jwt(seconds, subject)
-
-    def set_run_status(self, run_id: str, status: str) -> dict[str, Any]:
-        """Force a run's status from now on (ends its pending window); returns its record."""
-        return self.emulator.set_run_status(run_id, status)
-
-    def configurations(self) -> list[dict[str, Any]]:
-        """Every configuration used so far, with ``activated`` and ``archived``."""
-        return self.emulator.configurations()
+    mint_jwt = delegate("mint_jwt", "A JWT the API accepts for ``seconds`` (negative: already expired).")
+    set_run_status = delegate("set_run_status", "Force a run's status from now on; returns its record.")
+    configurations = delegate("configurations", "Every configuration used, with ``activated``, ``archived``.")

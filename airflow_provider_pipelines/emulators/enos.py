@@ -521,14 +521,14 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             state = self._tokens[token]
             if not state.revoked and at < state.expires_at:
                 return token, math.ceil(state.expires_at - at)
-        return self._mint(app_key, at), math.ceil(self.config.token_seconds)
+        return self._mint(app_key, at)
 
-    def _mint(self, app_key: str, at: float) -> str:
+    def _mint(self, app_key: str, at: float, counter: str = "tokens_issued") -> tuple[str, int]:
         token = secrets.token_hex(20)
         self._tokens[token] = _Token(app_key, at + self.config.token_seconds)
         self._current_tokens[app_key] = token
-        self.core.stats.incr("tokens_issued")
-        return token
+        self.core.stats.incr(counter)
+        return token, math.ceil(self.config.token_seconds)
 
     def _secret_for(self, app_key: str) -> str | None:
         return self.config.app_secret if app_key == self.config.app_key else None
@@ -689,11 +689,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             ):
                 raise _TokenError(TOKEN_INVALID, "token invalid")
             self._tokens[old].revoked = True
-            token = secrets.token_hex(20)
-            self._tokens[token] = _Token(app_key, at + self.config.token_seconds)
-            self._current_tokens[app_key] = token
-            self.core.stats.incr("token_refreshes")
-            return token, math.ceil(self.config.token_seconds)
+            return self._mint(app_key, at, "token_refreshes")
 
     def _remember(self, used: tuple[str, str], at: float) -> None:
         """Keep used (appKey, timestamp) pairs; those outside the tolerance window are dropped (a
@@ -707,11 +703,12 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
 
     # ----- streaming -----
 
-    def _check_org(self, request: web.Request) -> None:
-        org_id = request.query.get("orgId")
-        if org_id != self.config.org_id:
+    def _check_org(self, request: web.Request, name: str = "orgId") -> None:
+        """The query's ``orgId`` (or ``userId``) must be the configured one: 62101 otherwise."""
+        value = request.query.get(name)
+        if value != (self.config.org_id if name == "orgId" else self.config.user_id):
             raise _ApiError(
-                BAD_USER_OR_ORG, f"invalid orgId: {org_id!r}" if org_id else "invalid orgId: missing"
+                BAD_USER_OR_ORG, f"invalid {name}: {value!r}" if value else f"invalid {name}: missing"
             )
 
     def _service(self, action: Callable[[web.Request], Awaitable[Any]]) -> Handler:
@@ -734,9 +731,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         raw = await request.read()
         at = now()
         with self._lock:
-            pipeline = self._pipelines.get(pipeline_id)
-            if pipeline is None:
-                raise _ApiError(PIPELINE_NOT_FOUND, "stream processing pipeline does not exit.")
+            pipeline = self._pipeline(pipeline_id)
             if action == "start":
                 self._start(pipeline, raw, at)
             elif action == "stop":
@@ -808,27 +803,23 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         self._check_org(request)
         self.core.stats.incr("offset_lag_calls")
         with self._lock:
-            pipeline = self._pipelines.get(request.match_info["pipelineId"])
-            if pipeline is None:
-                raise _ApiError(PIPELINE_NOT_FOUND, "stream processing pipeline does not exit.")
-            return {"lag": pipeline.lag}
+            return {"lag": self._pipeline(request.match_info["pipelineId"]).lag}
+
+    def _pipeline(self, pipeline_id: str) -> Pipeline:
+        pipeline = self._pipelines.get(pipeline_id)
+        if pipeline is None:
+            raise _ApiError(PIPELINE_NOT_FOUND, "stream processing pipeline does not exit.")
+        return pipeline
 
     def _ordered_pipelines(self) -> list[Pipeline]:
         return sorted(self._pipelines.values(), key=lambda p: p.sequence)
 
     # ----- batch flows -----
 
-    def _check_user(self, request: web.Request) -> None:
-        user_id = request.query.get("userId")
-        if user_id != self.config.user_id:
-            raise _ApiError(
-                BAD_USER_OR_ORG, f"invalid userId: {user_id!r}" if user_id else "invalid userId: missing"
-            )
-        self._check_org(request)
-
     def _batch_action(self, request: web.Request, *actions: str) -> str:
         """The request's ``action``, one of ``actions`` (counted), of a checked user and organization."""
-        self._check_user(request)
+        self._check_org(request, "userId")
+        self._check_org(request)
         action = request.query.get("action")
         if action not in actions:
             raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use {' or '.join(actions)}")
@@ -882,10 +873,13 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         instance_id = request.query.get("flowInstId", "")
         self.core.stats.incr("flow_gets")
         with self._lock:
-            instance = self._instances.get(instance_id)
-            if instance is None:
-                raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
-            return instance.record(now())
+            return self._instance(instance_id).record(now())
+
+    def _instance(self, instance_id: str) -> FlowInstance:
+        instance = self._instances.get(instance_id)
+        if instance is None:
+            raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
+        return instance
 
     async def _cancel_instance(self, request: web.Request) -> Any:
         self._batch_action(request, "cancel")
@@ -895,9 +889,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             raise _ApiError(INVALID_ARGUMENT, "missing field: flowInstId")
         at = now()
         with self._lock:
-            instance = self._instances.get(instance_id)
-            if instance is None:
-                raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
+            instance = self._instance(instance_id)
             status = instance.status(at)
             if status in FLOW_TERMINAL:
                 raise _ApiError(

@@ -52,7 +52,8 @@ HISTORY_PAGE_SIZE = 50  # runs per historyList page when a run's record is read 
 HISTORY_PAGES = 20  # pages read at most (1,000 runs) before a run counts as not in the history
 FAILED_NODE_WORDS = ("fail", "error", "kill")
 ENGINE_ID = object()
-"""A placeholder in a kernel path for the engine id, filled in once it is known."""
+"""A placeholder in a kernel path or query for the engine id, filled in once it is known."""
+BY_ENGINE = {"engineId": ENGINE_ID}
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,15 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         return self._engine
 
     def _kernel(self, name: str, method: str, *segments: object, **kw: Any) -> Plan[Any]:
+        """A kernel call's ``data``; :data:`ENGINE_ID` in its path or its ``params`` is the engine's id."""
         engine = yield from self.engine_plan()
-        path = (
-            engine.path
-            + "/kernel/v1"
-            + url_path(*(engine.engine_id if s is ENGINE_ID else s for s in segments))
-        )
+
+        def fill(value: Any) -> Any:
+            return engine.engine_id if value is ENGINE_ID else value
+
+        path = engine.path + "/kernel/v1" + url_path(*map(fill, segments))
+        if kw.get("params"):
+            kw["params"] = {key: fill(value) for key, value in kw["params"].items()}
         call = yield from self._call(name, method, path, **kw)
         return self._data(name, (yield call))
 
@@ -234,22 +238,13 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         return dict(data)
 
     def set_schedule_plan(self, pipeline_id: int | str, enabled: bool) -> Plan[Any]:
-        if enabled:
-            return (
-                yield from self._kernel(
-                    "schedule on",
-                    "POST",
-                    "pipeline",
-                    ENGINE_ID,
-                    pipeline_id,
-                    "start",
-                    params={"once": "false"},
-                    json={"data": " "},
-                )
-            )
+        """Turn the pipeline's schedule on (``start`` with ``once=false``) or off (``stop``)."""
+        name, action, params = (
+            ("schedule on", "start", {"once": "false"}) if enabled else ("schedule off", "stop", None)
+        )
         return (
             yield from self._kernel(
-                "schedule off", "POST", "pipeline", ENGINE_ID, pipeline_id, "stop", json={"data": " "}
+                name, "POST", "pipeline", ENGINE_ID, pipeline_id, action, params=params, json={"data": " "}
             )
         )
 
@@ -272,38 +267,20 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     def history_plan(
         self, pipeline_id: int | str, page: int = 1, size: int = 10
     ) -> Plan[list[dict[str, Any]]]:
-        engine = yield from self.engine_plan()
+        params = {"page": page, "size": size, "engineId": ENGINE_ID}
         data = yield from self._kernel(
-            "list run history",
-            "GET",
-            "pipeline",
-            pipeline_id,
-            "historyList",
-            params={"page": page, "size": size, "engineId": engine.engine_id},
+            "list run history", "GET", "pipeline", pipeline_id, "historyList", params=params
         )
         return records_of(data)
 
     def stop_run_plan(self, run_id: int | str) -> Plan[Any]:
-        engine = yield from self.engine_plan()
         return (
-            yield from self._kernel(
-                "stop run", "DELETE", "pipeline", run_id, "stopHistory", params={"engineId": engine.engine_id}
-            )
+            yield from self._kernel("stop run", "DELETE", "pipeline", run_id, "stopHistory", params=BY_ENGINE)
         )
 
     def resume_run_plan(self, run_id: int | str) -> Plan[Any]:
-        engine = yield from self.engine_plan()
-        return (
-            yield from self._kernel(
-                "resume run",
-                "POST",
-                "pipeline",
-                run_id,
-                "resumeHistory",
-                params={"engineId": engine.engine_id},
-                idempotent=False,
-            )
-        )
+        segments = ("pipeline", run_id, "resumeHistory")
+        return (yield from self._kernel("resume run", "POST", *segments, params=BY_ENGINE, idempotent=False))
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
         """``GET …/pipeline/{historyId}/get`` (the vendor's SDK; not on the vendor's API page)."""

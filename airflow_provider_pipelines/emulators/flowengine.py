@@ -37,15 +37,8 @@ OK_MSG = "后台处理正常"
 USER_HEADER = "X-FlowEngine-UserId"
 
 # Canonical status words; ``status_case``, ``status_words`` and ``unknown_status`` change what is sent.
-INIT, RUNNING, SUCCESS, FAILED, STOPPING, STOPPED = (
-    "init",
-    "running",
-    "success",
-    "failed",
-    "stopping",
-    "stopped",
-)
-STATUSES = (INIT, RUNNING, SUCCESS, FAILED, STOPPING, STOPPED)
+STATUSES = ("init", "running", "success", "failed", "stopping", "stopped")
+INIT, RUNNING, SUCCESS, FAILED, STOPPING, STOPPED = STATUSES
 TERMINAL = frozenset({SUCCESS, FAILED, STOPPED})
 RESUMABLE = frozenset({STOPPED, FAILED})
 STATUS_CASES = ("lower", "upper", "title")
@@ -54,7 +47,6 @@ STATUS_CASES = ("lower", "upper", "title")
 ERR_GENERIC = 1
 ERR_UNAUTHORIZED = 401
 ERR_NO_ROUTE = 404
-ERR_METHOD = 405
 ERR_ENGINE_KEY = 1001
 ERR_ENGINE_ID = 1002
 ERR_RUN_NOT_FOUND = 4004

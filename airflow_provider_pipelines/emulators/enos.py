@@ -36,7 +36,7 @@ from airflow_provider_pipelines.emulators.routes import (
     json_object,
     route_errors,
 )
-from airflow_provider_pipelines.emulators.timeline import Timeline, now
+from airflow_provider_pipelines.emulators.timeline import Timeline, ms, now
 
 # ----- constants -----
 
@@ -215,10 +215,6 @@ def _gateway_error(status: int, message: str, reason: str) -> web.Response:
     )
 
 
-def _ms(moment: float) -> int:
-    return round(moment * 1000)
-
-
 def _stamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
@@ -277,7 +273,7 @@ class Pipeline:
             "pipelineName": self.name,
             "status": self.status(at),
             "version": self.version,
-            "updateTime": _ms(self.update_time(at)),
+            "updateTime": ms(self.update_time(at)),
         }
 
     def change(
@@ -307,16 +303,16 @@ class FlowInstance:
     sequence: int
     cancelled_at: float | None = None
 
+    def cancelled(self, at: float) -> float | None:
+        """When the instance was cancelled, if it was by ``at``."""
+        return self.cancelled_at if self.cancelled_at is not None and at >= self.cancelled_at else None
+
     def status(self, at: float) -> str:
-        if self.cancelled_at is not None and at >= self.cancelled_at:
-            return "CANCEL"
-        return self.timeline.state_at(at)
+        return "CANCEL" if self.cancelled(at) is not None else self.timeline.state_at(at)
 
     def end_time(self, at: float) -> float | None:
-        if self.cancelled_at is not None and at >= self.cancelled_at:
-            return self.cancelled_at
-        end = self.timeline.ends_at()
-        return end if at >= end else None
+        end, cancelled = self.timeline.ends_at(), self.cancelled(at)
+        return cancelled if cancelled is not None else (end if at >= end else None)
 
     def _tasks(self, at: float) -> list[dict[str, Any]]:
         running_at = self.timeline.entered_at("RUNNING")
@@ -324,8 +320,8 @@ class FlowInstance:
         end = self.timeline.ends_at()
         middle = running_at + (end - running_at) / 2
         outcome = self.timeline.final or "SUCCESS"
-        cancelled = self.cancelled_at is not None and at >= self.cancelled_at
-        moment = min(at, self.cancelled_at) if cancelled and self.cancelled_at is not None else at
+        cancelled = self.cancelled(at)
+        moment = at if cancelled is None else cancelled
         # (name, starts, ends, final status, last log line)
         plans = [
             (FLOW_TASKS[0], running_at, middle, "SUCCESS", f"task {FLOW_TASKS[0]} succeeded"),
@@ -349,18 +345,17 @@ class FlowInstance:
                     status, end_time = final, ends
                     level = "INFO" if final == "SUCCESS" else "ERROR"
                     log.append(f"{_stamp(ends)} {level} {last_line}")
-            if cancelled and status not in FLOW_TERMINAL:
-                assert self.cancelled_at is not None
-                status, end_time = "CANCEL", self.cancelled_at
-                log.append(f"{_stamp(self.cancelled_at)} WARN task {name} cancelled")
+            if cancelled is not None and status not in FLOW_TERMINAL:
+                status, end_time = "CANCEL", cancelled
+                log.append(f"{_stamp(cancelled)} WARN task {name} cancelled")
             tasks.append(
                 {
                     "taskId": f"task-{self.flow_id}-{index}",
                     "name": name,
                     "status": FLOW_STATUSES[status],
                     "statusDesc": status,
-                    "startTime": None if start_time is None else _ms(start_time),
-                    "endTime": None if end_time is None else _ms(end_time),
+                    "startTime": None if start_time is None else ms(start_time),
+                    "endTime": None if end_time is None else ms(end_time),
                     "log": "\n".join(log),
                 }
             )
@@ -376,8 +371,8 @@ class FlowInstance:
             "status": FLOW_STATUSES[status],
             "statusDesc": status,
             "triggerTime": self.trigger_time,
-            "startTime": _ms(self.timeline.start),
-            "endTime": None if end is None else _ms(end),
+            "startTime": ms(self.timeline.start),
+            "endTime": None if end is None else ms(end),
             "parameters": copy.deepcopy(self.parameters),
             "graph": {
                 "tasks": tasks,
@@ -612,7 +607,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             failure = "no apim-signature header"
         elif stamp is None:
             failure = "apim-timestamp is not epoch milliseconds"
-        elif abs(_ms(at) - stamp) > tolerance_ms:
+        elif abs(ms(at) - stamp) > tolerance_ms:
             failure = "apim-timestamp is more than the tolerance away from the server clock (milliseconds?)"
         elif not _same(apim_signature(token, request.query.items(), body, timestamp, secret), signature):
             failure = "signature mismatch: sha256(accessToken + sorted params + body + timestamp + appSecret)"
@@ -660,7 +655,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             secret = self._secret_for(app_key)
             if secret is None:
                 raise _TokenError(APP_KEY_UNKNOWN, f"appKey does not exist: {app_key}")
-            if abs(_ms(at) - stamp) > self.config.timestamp_tolerance_seconds * 1000:
+            if abs(ms(at) - stamp) > self.config.timestamp_tolerance_seconds * 1000:
                 tolerance = format_retry_after(self.config.timestamp_tolerance_seconds)
                 raise _TokenError(
                     TIMESTAMP_INVALID,
@@ -691,7 +686,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         """Keep used (appKey, timestamp) pairs; those outside the tolerance window are dropped (a
         timestamp that old is refused as 1004 anyway)."""
         if len(self._used_timestamps) > 1000:
-            oldest = _ms(at) - self.config.timestamp_tolerance_seconds * 1000
+            oldest = ms(at) - self.config.timestamp_tolerance_seconds * 1000
             self._used_timestamps = {
                 pair for pair in self._used_timestamps if (_int_field(pair[1]) or 0) >= oldest
             }
@@ -833,7 +828,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         if flow_id == 0:
             raise _ApiError(FLOW_HAS_NO_TASK, "flow has no task")
         at = now()
-        trigger_time = body.get("triggerTime", _ms(at))
+        trigger_time = body.get("triggerTime", ms(at))
         trigger_ms = _int_field(trigger_time)
         if trigger_ms is None or trigger_ms < 0:
             raise _ApiError(
@@ -1007,7 +1002,7 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
         timestamp: int | str | None = None,
     ) -> str:
         """The ``apim-signature`` of a call (``timestamp`` in ms; ``None``: now)."""
-        stamp = _ms(now()) if timestamp is None else timestamp
+        stamp = ms(now()) if timestamp is None else timestamp
         return apim_signature(token, params, body, stamp, self.config.app_secret)
 
     def signed_headers(
@@ -1015,7 +1010,7 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
     ) -> dict[str, str]:
         """The three ``apim-*`` headers of a call, signed now (``token=None``: :meth:`issue_token`)."""
         token = token if token is not None else self.issue_token()
-        stamp = _ms(now())
+        stamp = ms(now())
         return {
             "apim-accesstoken": token,
             "apim-timestamp": str(stamp),

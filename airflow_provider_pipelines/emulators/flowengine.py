@@ -31,7 +31,7 @@ from airflow_provider_pipelines.emulators.routes import (
     json_object,
     route_errors,
 )
-from airflow_provider_pipelines.emulators.timeline import Timeline, now
+from airflow_provider_pipelines.emulators.timeline import Timeline, ms, now
 
 OK_MSG = "后台处理正常"
 USER_HEADER = "X-FlowEngine-UserId"
@@ -107,10 +107,6 @@ class EnvelopeError(ApiError):
     def __init__(self, status: int, msg: str, http: int = 200) -> None:
         super().__init__(status, msg)
         self.http = http
-
-
-def _ms(moment: float) -> int:
-    return round(moment * 1000)
 
 
 def _engine_path(path: str) -> str:
@@ -334,7 +330,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     # ----- Python API (also used by the control routes) -----
 
     def _seed_pipelines(self) -> None:
-        created = _ms(now())
+        created = ms(now())
         for key, data in seeded_templates():
             self._add_pipeline(key, data, created)
 
@@ -383,18 +379,18 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     def _record(self, run: Run, at: float, status: str | None = None) -> dict[str, Any]:
         state = run.status(at) if status is None else status
         changed = run.created if status is not None else run.timeline.changed_at(at)
-        created = _ms(run.created)
+        created = ms(run.created)
 
-        def ms(moment: float) -> int:  # offsets from the creation are rounded, so 0.35 s is 350 ms exactly
-            return created + _ms(moment - run.created)
+        def since(moment: float) -> int:  # offsets from the creation are rounded, so 0.35 s is 350 ms exactly
+            return created + ms(moment - run.created)
 
         return {
             "id": run.id,
             "pipelineId": run.pipeline_id,
             "status": self.word(state),
             "createTime": created,
-            "updateTime": ms(changed),
-            "endTime": ms(run.timeline.ends_at()) if state in TERMINAL else None,
+            "updateTime": since(changed),
+            "endTime": since(run.timeline.ends_at()) if state in TERMINAL else None,
             "params": copy.deepcopy(run.params),
             "nodes": [
                 {
@@ -565,7 +561,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     async def _create_pipeline(self, request: web.Request) -> Any:
         self._check_engine_id(request.match_info["engine_id"])
         key, data = _parse_template(await _json_object(request))
-        at = _ms(now())
+        at = ms(now())
         with self._lock:
             self._check_key_free(key, None)
             data["id"] = str(uuid.uuid4())
@@ -609,7 +605,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 )
             self._check_key_free(key, pipeline_id)
             data["id"] = pipeline.data.get("id") or str(uuid.uuid4())
-            pipeline.pipeline_key, pipeline.data, pipeline.update_time = key, data, _ms(now())
+            pipeline.pipeline_key, pipeline.data, pipeline.update_time = key, data, ms(now())
             self.core.stats.incr("pipelines_updated")
             return pipeline.detail()
 

@@ -89,6 +89,11 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return web.json_response({"code": status, "message": message}, status=status, headers=headers)
 
 
+def _api(handler: Callable[[web.Request], Awaitable[Any]]) -> Handler:
+    """A handler answering ``handler``'s result as JSON, or the :class:`_ApiError` it raises."""
+    return api_handler(handler, _ApiError, lambda exc: _error(exc.status, exc.message))
+
+
 def _firebase_error(status: int, message: str, state: str = "INVALID_ARGUMENT") -> web.Response:
     return web.json_response({"error": {"code": status, "message": message, "status": state}}, status=status)
 
@@ -291,9 +296,8 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         }
         # Every action but the /v1/dag/status reads (check_run_status, get_last_status, get_by_status)
         # changes state: random lost replies apply to those only.
-        api = api_handler(self._api, _ApiError, lambda exc: _error(exc.status, exc.message))
         routes = [
-            Route("POST", path, api, name, _sets_run_status if path == "/v1/dag/status" else True)
+            Route("POST", path, _api(self._api), name, _sets_run_status if path == "/v1/dag/status" else True)
             for path, name in names.items()
         ]
         # The Firebase stand-in is an API route: counted and faultable, never bearer-checked.
@@ -307,7 +311,10 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return [self._auth_middleware, route_errors(_error)]
 
     def control_routes(self) -> list[tuple[str, str, Handler]]:
-        return [("PUT", "runs/{run_id}", self._control_set_run), ("POST", "token", self._control_token)]
+        return [
+            ("PUT", "runs/{run_id}", _api(self._control_set_run)),
+            ("POST", "token", _api(self._control_token)),
+        ]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -528,31 +535,21 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
 
     # ----- control routes -----
 
-    async def _control_set_run(self, request: web.Request) -> web.Response:
+    async def _control_set_run(self, request: web.Request) -> dict[str, Any]:
         run_id = request.match_info["run_id"]
+        status = _api_status((await _json_object(request)).get("status"))
         try:
-            body = await _json_object(request)
-            record = self.set_run_status(run_id, _check_status(body.get("status")))
-        except _ApiError as exc:
-            return _error(exc.status, exc.message)
+            return self.set_run_status(run_id, status)
         except KeyError:
-            return _error(404, f"run not found: {run_id}")
-        except ValueError as exc:
-            return _error(400, str(exc))
-        return web.json_response(record)
+            raise _ApiError(404, f"run not found: {run_id}") from None
 
-    async def _control_token(self, request: web.Request) -> web.Response:
+    async def _control_token(self, request: web.Request) -> dict[str, Any]:
+        body = await _json_object(request) if request.can_read_body else {}
         try:
-            body = await _json_object(request) if request.can_read_body else {}
-            seconds = float(body.get("seconds", 3600))
-            subject = str(body.get("subject", "airflow"))
-        except _ApiError as exc:
-            return _error(exc.status, exc.message)
+            seconds, subject = float(body.get("seconds", 3600)), str(body.get("subject", "airflow"))
         except (TypeError, ValueError):
-            return _error(400, "seconds must be a number")
-        return web.json_response(
-            {"id_token": self.mint_jwt(seconds, subject), "expires_in": format_retry_after(seconds)}
-        )
+            raise _ApiError(400, "seconds must be a number") from None
+        return {"id_token": self.mint_jwt(seconds, subject), "expires_in": format_retry_after(seconds)}
 
     @staticmethod
     def _newest_first(runs: Collection[TailerRun]) -> list[TailerRun]:

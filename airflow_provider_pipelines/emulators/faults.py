@@ -174,34 +174,22 @@ class FaultInjector:
     another thread while the server runs.
     """
 
-    def __init__(
-        self,
-        fault_rate: float = 0.0,
-        fault_kinds: Iterable[str] = ("500", "502", "503", "429", "drop", "malformed"),
-        seed: int | None = None,
-        retry_after: float = 1.0,
-        slow_seconds: float = 2.0,
-        lost_reply_rate: float = 0.0,
-        lost_reply_kinds: Iterable[str] = LOST_REPLY_KINDS,
-    ) -> None:
+    def __init__(self, options: FaultOptions | None = None, **settings: Any) -> None:
+        """As ``options`` (default: no faults) says, with ``settings`` (any of its fields) changed."""
+        options = replace(options or FaultOptions(), **settings)
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self.injected: Counter[str] = Counter()
         self.lost_by_route: Counter[str] = Counter()
-        self.retry_after = retry_after
-        self.slow_seconds = slow_seconds
-        self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = ()
-        self.lost_reply_rate = 0.0
         self.lost_reply_kinds: tuple[str, ...] = LOST_REPLY_KINDS
-        self._rng = random.Random(seed)
-        self._lost_rng = _lost_rng(seed)
-        self.set_random(fault_rate, fault_kinds, seed)
-        self.set_lost_replies(lost_reply_rate, lost_reply_kinds, seed)
+        self._rng = random.Random(options.seed)
+        self._lost_rng = _lost_rng(options.seed)
+        self.reset_to(options)
 
     @classmethod
     def from_options(cls, options: FaultOptions) -> FaultInjector:
-        return cls(**{item.name: getattr(options, item.name) for item in fields(FaultOptions)})
+        return cls(options)
 
     def reset_to(self, options: FaultOptions) -> None:
         """Back to ``options``: scripted rules dropped, random faults and lost replies as configured."""

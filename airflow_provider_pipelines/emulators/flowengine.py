@@ -109,6 +109,11 @@ class EnvelopeError(ApiError):
         self.http = http
 
 
+def _generic(msg: str) -> EnvelopeError:
+    """The engine's generic error (status 1), for what a request gets wrong."""
+    return EnvelopeError(ERR_GENERIC, msg)
+
+
 def _engine_path(path: str) -> str:
     """``"engine/15/x/"`` -> ``"/engine/15/x"``; ``""`` or ``"/"`` -> ``""`` (the engine at the root)."""
     stripped = path.strip("/")
@@ -527,7 +532,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     def _pipeline(self, text: str) -> Pipeline:
         pipeline = self._pipelines.get(_int_id(text, "pipelineId"))
         if pipeline is None:
-            raise EnvelopeError(ERR_GENERIC, f"pipeline {text} 不存在 (not found)")
+            raise _generic(f"pipeline {text} 不存在 (not found)")
         return pipeline
 
     def _run(self, text: str) -> Run:
@@ -572,9 +577,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     def _check_key_free(self, key: str, pipeline_id: int | None) -> None:
         for other in self._pipelines.values():
             if other.pipeline_key == key and other.id != pipeline_id:
-                raise EnvelopeError(
-                    ERR_GENERIC, f"pipelineKey {key} 已存在 (already exists: pipeline {other.id})"
-                )
+                raise _generic(f"pipelineKey {key} 已存在 (already exists: pipeline {other.id})")
 
     async def _list_pipelines(self, request: web.Request) -> Any:
         self._check_engine_id(request.match_info["engine_id"])
@@ -592,9 +595,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         body = await _json_object(request)
         raw_id = body.get("id")
         if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not str(raw_id).strip():
-            raise EnvelopeError(
-                ERR_GENERIC, "id 缺失 (the body needs the pipeline's id, as 06 get returns it)"
-            )
+            raise _generic("id 缺失 (the body needs the pipeline's id, as 06 get returns it)")
         pipeline_id = _int_id(str(raw_id), "id")
         key, data = _parse_template(body)
         with self._lock:
@@ -610,7 +611,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             return pipeline.detail()
 
     async def _upload(self, request: web.Request) -> Any:
-        no_file = EnvelopeError(ERR_GENERIC, "缺少文件参数 file (no multipart 'file' part)")
+        no_file = _generic("缺少文件参数 file (no multipart 'file' part)")
         if not request.content_type.startswith("multipart/"):
             raise no_file
         try:
@@ -627,7 +628,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 else:
                     await part.release()
         except (ValueError, AssertionError) as exc:
-            raise EnvelopeError(ERR_GENERIC, f"文件上传失败 (bad multipart body: {exc})") from None
+            raise _generic(f"文件上传失败 (bad multipart body: {exc})") from None
         if found is None:
             raise no_file
         found["path"] = f"/jobfiles/{uuid.uuid4()}/{found['fileName']}"
@@ -642,7 +643,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         self._check_engine_id(request.match_info["engine_id"])
         once = request.query.get("once", "true").strip().lower()
         if once not in ("true", "false"):
-            raise EnvelopeError(ERR_GENERIC, f"once 无效 (once must be true or false: got {once!r})")
+            raise _generic(f"once 无效 (once must be true or false: got {once!r})")
         if once == "false":
             await request.read()  # {"data": " "}: not checked
             return self._set_schedule(request.match_info["pipeline_id"], True)
@@ -653,14 +654,12 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             known = pipeline.node_ids()
             for node_id, params in body.items():
                 if node_id not in known:
-                    raise EnvelopeError(
-                        ERR_GENERIC,
+                    raise _generic(
                         f"节点 {node_id} 不存在 (unknown nodeId {node_id!r} for pipeline {pipeline.id}: "
                         f"use {', '.join(known)})",
                     )
                 if not isinstance(params, dict):
-                    raise EnvelopeError(
-                        ERR_GENERIC,
+                    raise _generic(
                         f"节点 {node_id} 的参数无效 (the parameters of {node_id!r} must be an object)",
                     )
             lowered = pipeline.name.lower()
@@ -750,17 +749,14 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
 
     def _stop(self, run: Run, status: str, at: float) -> None:
         if status in TERMINAL:
-            raise EnvelopeError(
-                ERR_GENERIC, f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})"
-            )
+            raise _generic(f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})")
         if status != STOPPING:  # stopping again is accepted and changes nothing
             run.timeline = Timeline(at, ((STOPPING, self.config.stop_seconds),), STOPPED)
             self.core.stats.incr("run_stops")
 
     def _resume(self, run: Run, status: str, at: float) -> None:
         if status not in RESUMABLE:
-            raise EnvelopeError(
-                ERR_GENERIC,
+            raise _generic(
                 f"运行记录 {run.id} 无法重启 (only a stopped or failed run can be resumed: "
                 f"run is {self.word(status)})",
             )
@@ -771,7 +767,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
 def _int_id(text: str, what: str) -> int:
     text = text.strip()
     if not text.isascii() or not text.isdigit():
-        raise EnvelopeError(ERR_GENERIC, f"{what} {text} 无效 (invalid {what}: not an integer)")
+        raise _generic(f"{what} {text} 无效 (invalid {what}: not an integer)")
     return int(text)
 
 
@@ -779,7 +775,7 @@ def _positive(text: str | None, what: str, default: int) -> int:
     if text is None or text == "":
         return default
     if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise EnvelopeError(ERR_GENERIC, f"{what} 无效 ({what} must be a positive integer: got {text!r})")
+        raise _generic(f"{what} 无效 ({what} must be a positive integer: got {text!r})")
     return int(text)
 
 
@@ -789,39 +785,37 @@ async def _json_object(request: web.Request, empty_ok: bool = False) -> dict[str
         return {}
     not_json = "请求体不是合法的 JSON (the body is not valid JSON)"
     not_object = "请求体必须是 JSON 对象 (the body must be a JSON object)"
-    return json_object(raw, lambda message: EnvelopeError(ERR_GENERIC, message), not_json, not_object)
+    return json_object(raw, _generic, not_json, not_object)
 
 
 def _parse_template(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(pipelineKey, data)`` of a create or update body; ``EnvelopeError`` naming what is wrong."""
     data = body.get("data")
     if not isinstance(data, dict):
-        raise EnvelopeError(ERR_GENERIC, "data 缺失 (the template needs a 'data' object)")
+        raise _generic("data 缺失 (the template needs a 'data' object)")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise EnvelopeError(ERR_GENERIC, "data.name 缺失 (the template needs data.name, a non-empty string)")
+        raise _generic("data.name 缺失 (the template needs data.name, a non-empty string)")
     nodes = data.get("nodes")
     if not isinstance(nodes, list) or not nodes:
-        raise EnvelopeError(ERR_GENERIC, "data.nodes 缺失 (the template needs data.nodes, a non-empty list)")
+        raise _generic("data.nodes 缺失 (the template needs data.nodes, a non-empty list)")
     seen: set[str] = set()
     for node in nodes:
         node_id = node.get("nodeId") if isinstance(node, dict) else None
         if not isinstance(node_id, str) or not node_id:
-            raise EnvelopeError(
-                ERR_GENERIC, "节点缺少 nodeId (every node needs a nodeId, a non-empty string)"
-            )
+            raise _generic("节点缺少 nodeId (every node needs a nodeId, a non-empty string)")
         if node_id in seen:
-            raise EnvelopeError(ERR_GENERIC, f"节点 {node_id} 重复 (duplicate nodeId {node_id!r})")
+            raise _generic(f"节点 {node_id} 重复 (duplicate nodeId {node_id!r})")
         seen.add(node_id)
     edges = data.get("edges", [])
     if edges is not None and not isinstance(edges, list):
-        raise EnvelopeError(ERR_GENERIC, "data.edges 无效 (data.edges must be a list)")
+        raise _generic("data.edges 无效 (data.edges must be a list)")
     execution = data.get("executionConfig")
     if execution is not None and not isinstance(execution, dict):
-        raise EnvelopeError(ERR_GENERIC, "data.executionConfig 无效 (data.executionConfig must be an object)")
+        raise _generic("data.executionConfig 无效 (data.executionConfig must be an object)")
     key = body.get("pipelineKey", name)
     if not isinstance(key, str) or not key.strip():
-        raise EnvelopeError(ERR_GENERIC, "pipelineKey 无效 (pipelineKey must be a non-empty string)")
+        raise _generic("pipelineKey 无效 (pipelineKey must be a non-empty string)")
     data = copy.deepcopy(data)
     data.setdefault("describe", "")
     data["edges"] = data.get("edges") or []

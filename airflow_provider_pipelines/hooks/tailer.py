@@ -51,16 +51,16 @@ JOB_ID_PREFIXES = {"table-to-table": "gbq-to-gbq", "table-to-storage": "gbq-to-g
 SUFFIXED_CONFIGURATION_TYPES = frozenset({"table-to-table"})
 
 
+# The fields that name a configuration: in every action, and templated in every Tailer task.
+JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
+
+
 def identity(
     account: str, environment: str, configuration_type: str, configuration_id: str
 ) -> dict[str, str]:
     """What names a Tailer job: the four fields every action carries, as given (see :func:`job_identity`)."""
-    return {
-        "account": str(account),
-        "environment": str(environment),
-        "configuration_type": str(configuration_type),
-        "configuration_id": str(configuration_id),
-    }
+    values = (account, environment, configuration_type, configuration_id)
+    return {name: str(value) for name, value in zip(JOB_FIELDS, values, strict=True)}
 
 
 def api_configuration_id(configuration_type: str, configuration_id: str, environment: str) -> str:
@@ -341,9 +341,7 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
 
     @staticmethod
     def _job(run: Mapping[str, Any]) -> dict[str, str]:
-        return identity(
-            run["account"], run["environment"], run["configuration_type"], run["configuration_id"]
-        )
+        return identity(*(run[name] for name in JOB_FIELDS))
 
     def _status(self, record: Mapping[str, Any]) -> RunStatus:
         raw = str(record.get("status") or "")
@@ -412,9 +410,6 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
 
 
 # -- what Tailer tasks act on: declared once for the operators and the sensors --------------------------
-
-# The templated fields that name a configuration, in every Tailer task.
-JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
 
 
 class TailerConfigurationTask(PipelineTask):

@@ -13,7 +13,13 @@ from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoint
-from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, reply_int, unexpected_reply
+from airflow_provider_pipelines.core.replies import (
+    reply_envelope,
+    reply_id,
+    reply_int,
+    reply_objects,
+    unexpected_reply,
+)
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.core.task import PipelineTask
@@ -137,8 +143,7 @@ def flow_status_name(status: Any) -> str:
 def flow_tasks(instance: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The tasks of a flow instance's ``graph``."""
     graph = instance.get("graph")
-    tasks = graph.get("tasks") if isinstance(graph, Mapping) else None
-    return [task for task in tasks if isinstance(task, Mapping)] if isinstance(tasks, list) else []
+    return reply_objects(graph.get("tasks") if isinstance(graph, Mapping) else None)
 
 
 class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
@@ -243,8 +248,7 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
         if data is not None and not isinstance(data, Mapping):
             raise unexpected_reply(self.platform, "list pipelines", data, "data")
         data = data or {}
-        listed = data.get("pipelines")
-        pipelines = [dict(p) for p in listed if isinstance(p, Mapping)] if isinstance(listed, list) else []
+        pipelines = [dict(p) for p in reply_objects(data.get("pipelines"))]
         return max(0, reply_int(data.get("count")) or 0), pipelines
 
     def find_pipeline_plan(self, pipeline_id: str) -> Plan[dict[str, Any]]:

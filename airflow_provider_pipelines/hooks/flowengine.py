@@ -13,7 +13,7 @@ from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, header
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoint
-from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, unexpected_reply
+from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, reply_objects, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.core.task import PipelineTask
@@ -71,12 +71,7 @@ def records_of(data: Any) -> list[dict[str, Any]]:
             if isinstance(data.get(key), list):
                 data = data[key]
                 break
-    return [dict(item) for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
-
-
-def mappings(value: Any) -> list[Mapping[str, Any]]:
-    """The objects in a reply's list (nodes, tasks); none when it is not a list."""
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+    return [dict(item) for item in reply_objects(data)]
 
 
 def multipart(path: str | Path, field: str = "file") -> tuple[bytes, str]:
@@ -402,7 +397,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     def node_ids_by_name(detail: Mapping[str, Any]) -> dict[str, str]:
         """Each node's id, under its id, its name and its title."""
         inner = detail.get("data")
-        nodes = mappings(inner.get("nodes") if isinstance(inner, Mapping) else None) or mappings(
+        nodes = reply_objects(inner.get("nodes") if isinstance(inner, Mapping) else None) or reply_objects(
             detail.get("nodes")
         )
         names: dict[str, str] = {}
@@ -436,7 +431,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         record = yield from self.run_record_plan(run)
         raw = str(record.get("status") or "")
         counts: dict[str, int] = {}
-        for node in mappings(record.get("nodes")):
+        for node in reply_objects(record.get("nodes")):
             counts[str(node.get("status"))] = counts.get(str(node.get("status")), 0) + 1
         progress = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else None
         return RunStatus(raw, self.state_map.classify(raw), {"nodes": counts}, progress)
@@ -483,7 +478,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         """The failed nodes of the run's record (:meth:`run_record_plan`: ``get`` or the history)."""
         record = yield from self.run_record_plan(run)
         lines = []
-        for node in mappings(record.get("nodes")):
+        for node in reply_objects(record.get("nodes")):
             if any(w in str(node.get("status", "")).lower() for w in FAILED_NODE_WORDS):
                 lines.append(
                     f"node {node.get('nodeId')}: {node.get('status')}: {node.get('msg') or ''}".rstrip(": ")

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -445,6 +446,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         pipeline = "/kernel/v1/pipeline"
         template = pipeline + "/template/{engine_id}"
         schedule_off = pipeline + "/{engine_id}/{pipeline_id}/stop"
+        stop_run = partial(self._change_run, change=self._stop)
+        resume_run = partial(self._change_run, change=self._resume)
         # (method, path, handler, name, mutation): mutations create, upload, update, start, stop or
         # resume (random lost replies apply to them only).
         table: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]], str, bool]] = [
@@ -458,8 +461,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             ("POST", schedule_off, self._stop_schedule, "stop_schedule", True),
             ("DELETE", schedule_off, self._stop_schedule, "stop_schedule", True),
             ("GET", pipeline + "/{pipeline_id}/historyList", self._history_list, "history_list", False),
-            ("DELETE", pipeline + "/{run_id}/stopHistory", self._stop_run, "stop_run", True),
-            ("POST", pipeline + "/{run_id}/resumeHistory", self._resume_run, "resume_run", True),
+            ("DELETE", pipeline + "/{run_id}/stopHistory", stop_run, "stop_run", True),
+            ("POST", pipeline + "/{run_id}/resumeHistory", resume_run, "resume_run", True),
             ("GET", pipeline + "/{run_id}/get", self._get_run, "get_run", False),
         ]
         return routes + [
@@ -502,6 +505,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 if engine_route:
                     self._check_engine_path(request)
                 self._check_engine_key(request, key_optional)
+                if "engine_id" in request.match_info:  # a template or pipeline route names the engine
+                    self._check_engine_id(request.match_info["engine_id"])
                 data = await handler(request)
             except EnvelopeError as exc:
                 return self._error(exc)
@@ -564,7 +569,6 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     # ----- pipelines -----
 
     async def _create_pipeline(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         key, data = _parse_template(await _json_object(request))
         at = ms(now())
         with self._lock:
@@ -580,18 +584,15 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 raise _generic(f"pipelineKey {key} 已存在 (already exists: pipeline {other.id})")
 
     async def _list_pipelines(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         at = now()
         with self._lock:
             return [self._summary(pipeline, at) for pipeline in self._pipelines.values()]
 
     async def _get_pipeline(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         with self._lock:
             return self._pipeline(request.match_info["pipeline_id"]).detail()
 
     async def _update_pipeline(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         body = await _json_object(request)
         raw_id = body.get("id")
         if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not str(raw_id).strip():
@@ -640,7 +641,6 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     # ----- schedule and runs -----
 
     async def _start(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         once = request.query.get("once", "true").strip().lower()
         if once not in ("true", "false"):
             raise _generic(f"once 无效 (once must be true or false: got {once!r})")
@@ -696,7 +696,6 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         return self.config.running_seconds * (self.config.long_factor if is_long else 1.0)
 
     async def _stop_schedule(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         await request.read()
         return self._set_schedule(request.match_info["pipeline_id"], False)
 
@@ -732,13 +731,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         with self._lock:
             return self._record(self._run(request.match_info["run_id"]), at)
 
-    async def _stop_run(self, request: web.Request) -> Any:
-        return self._change_run(request, self._stop)
-
-    async def _resume_run(self, request: web.Request) -> Any:
-        return self._change_run(request, self._resume)
-
-    def _change_run(self, request: web.Request, change: Callable[[Run, str, float], None]) -> Any:
+    async def _change_run(self, request: web.Request, change: Callable[[Run, str, float], None]) -> Any:
         """``change(run, its status, now)`` on the request's run; the run's record after it."""
         self._check_engine_id(request.query.get("engineId"))
         at = now()

@@ -287,7 +287,7 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
 
     def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
         runs = yield from self.list_runs_plan(all_runs=True)
-        suffix = f"[airflow:{marker}]"
+        suffix = tag_with_marker(None, marker)
         numbers = [
             number
             for r in runs

@@ -455,24 +455,25 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
 
     def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
         """
-        A start's run: the one run :meth:`new_runs_plan` finds, newer than every run seen before the
-        start; several cannot be told apart. A resume's: the run itself, once it no longer shows a
-        failed state.
+        A start's run: the one new run (:meth:`new_runs_plan`) that, where the history shows
+        parameters, was started with this start's (a start of the same pipeline by another task is
+        told apart only by them); several such runs cannot be told apart. A resume's: the run itself,
+        once it no longer shows a failed state.
         """
         pipeline_id = run_spec["pipeline_id"]
         if "resume_run_id" in run_spec:
             ref = self.run_ref(pipeline_id, run_spec["resume_run_id"])
             status = yield from self.run_status_plan(ref)
             return None if status.state is RunState.FAILED else ref
-        mine, _ = yield from self.new_runs_plan(
-            pipeline_id, attempt.get("known_runs") or (), attempt.get("params")
-        )
-        if len(mine) > 1:
+        new = yield from self.new_runs_plan(pipeline_id, attempt.get("known_runs") or ())
+        if "params" in attempt:  # a run another task started meanwhile, with other parameters, is not ours
+            new = [r for r in new if "params" not in r or r.get("params") == attempt["params"]]
+        if len(new) > 1:
             raise CannotTell(
-                f"FlowEngine shows {len(mine)} new runs of pipeline {pipeline_id}, none told apart",
+                f"FlowEngine shows {len(new)} new runs of pipeline {pipeline_id}, none told apart",
                 self.start_check,
             )
-        return self.run_ref(pipeline_id, mine[0]["id"]) if mine else None
+        return self.run_ref(pipeline_id, new[0]["id"]) if new else None
 
     def failure_plan(self, run: Mapping[str, Any], status: Mapping[str, Any]) -> Plan[list[str]]:
         """The failed nodes of the run's record (:meth:`run_record_plan`: ``get`` or the history)."""
@@ -485,37 +486,35 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
                 )
         return lines or [f"run {run['run_id']} ended {record.get('status')}"]
 
-    def new_runs_plan(
-        self, pipeline_id: int | str, before: Iterable[Any], params: Mapping[str, Any] | None
-    ) -> Plan[tuple[list[dict[str, Any]], int]]:
-        """
-        The runs a start with ``params`` (None: not known) may have created, and how many runs are new:
-        of the pipeline's latest runs (``historyList``), those not among ``before`` (run ids) and, where
-        the history shows a run's parameters, started with these (a start of the same pipeline by
-        another task is told apart only by them).
-        """
+    def new_runs_plan(self, pipeline_id: int | str, before: Iterable[Any]) -> Plan[list[dict[str, Any]]]:
+        """The runs a start may have created: the pipeline's latest runs (``historyList``) that are not
+        among ``before`` (the run ids seen before the start)."""
         known = {str(run_id) for run_id in before}
         runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
-        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
-        return [r for r in new if params is None or "params" not in r or r.get("params") == params], len(new)
+        return [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
 
     def find_new_run_plan(
         self, pipeline_id: int | str, before: Iterable[Any], node_params: Mapping[str, Any]
     ) -> Plan[dict[str, Any]]:
         """
-        The record of the run a start created when its reply named none: chosen as a lost reply's
-        (:meth:`find_started_run_plan`), but where that finds no run, or several, this fails.
+        The record of the run a start created when its reply named none: the one new run
+        (:meth:`new_runs_plan`; the start's reply came, so one is its). Several (a concurrent start)
+        are told apart by their recorded parameters; when that is not possible, this fails rather
+        than guess.
         """
-        mine, new = yield from self.new_runs_plan(pipeline_id, before, dict(node_params))
-        if len(mine) != 1:
-            found = f"{new} new runs, none told apart by its parameters" if new else "no new run"
+        new = yield from self.new_runs_plan(pipeline_id, before)
+        if len(new) > 1:
+            mine = [r for r in new if r.get("params") == dict(node_params)]
+            new = mine if len(mine) == 1 else new
+        if len(new) != 1:
+            found = "no new run" if not new else f"{len(new)} new runs, none told apart by its parameters"
             raise PipelineApiError(
                 self.platform,
                 "start pipeline",
                 None,
                 f"the start reply named no run and the history shows {found}",
             )
-        return mine[0]
+        return new[0]
 
 
 # -- what FlowEngine tasks act on: declared once for the operators and the sensor -----------------------

@@ -69,7 +69,12 @@ def reply_records(platform: str, call: str, reply: Any) -> list[dict[str, Any]]:
     """A reply that must be a JSON list: its objects, as dicts (anything else in it is skipped)."""
     if not isinstance(reply, list):
         raise unexpected_reply(platform, call, reply)
-    return [dict(item) for item in reply if isinstance(item, Mapping)]
+    return [dict(item) for item in reply_objects(reply)]
+
+
+def reply_objects(value: Any) -> list[Mapping[str, Any]]:
+    """The objects in a reply's list (tasks, nodes, pipelines); none when it is not a list."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
 def reply_envelope(platform: str, call: str, reply: Any, status_key: str) -> tuple[str, Mapping[str, Any]]:
@@ -87,13 +92,9 @@ def reply_id(value: Any) -> str | None:
     An id read from a reply (a started run's, a found run's): a non-blank string or an integer, as a
     string. Anything else (a list, an object, a boolean, a float, null) is no id, never a run to follow.
     """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    return None if (number := reply_int(value)) is None else str(number)
 
 
 def reply_int(value: Any) -> int | None:

@@ -17,6 +17,7 @@ from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Mutation,
     is_control_request,
+    json_view,
     route_name_of,
 )
 from airflow_provider_pipelines.emulators.stats import RequestStats
@@ -56,9 +57,9 @@ class EmulatorCore:
         app.middlewares.append(self._count_middleware)
         app.middlewares.append(self._path_middleware)
         app.middlewares.append(self.faults.middleware)
-        app.router.add_get(CONTROL_PREFIX + "stats", self._get_stats)
-        app.router.add_get(CONTROL_PREFIX + "paths", self._get_paths)
-        app.router.add_get(CONTROL_PREFIX + "faults", self._get_faults)
+        app.router.add_get(CONTROL_PREFIX + "stats", json_view(self.stats_snapshot))
+        app.router.add_get(CONTROL_PREFIX + "paths", json_view(self._path_records))
+        app.router.add_get(CONTROL_PREFIX + "faults", json_view(self.faults.describe))
         app.router.add_post(CONTROL_PREFIX + "faults", self._post_faults)
         app.router.add_delete(CONTROL_PREFIX + "faults", self._delete_faults)
         app.router.add_post(CONTROL_PREFIX + "reset", self._post_reset)
@@ -87,33 +88,23 @@ class EmulatorCore:
     @web.middleware
     async def _count_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not is_control_request(request):
-            name = self.route_name(request)
+            name = route_name_of(request)
             peer = request.transport.get_extra_info("peername") if request.transport is not None else None
             port = int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
             self.stats.record(request.method, name, request.raw_path, port)
         return await handler(request)
 
-    def route_name(self, request: web.Request) -> str:
-        """The name the request's route was registered with (``unknown`` when none matched)."""
-        return route_name_of(request)
-
     @web.middleware
     async def _path_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_control_request(request):
             return await handler(request)
-        record = self.paths.inspect(request, self.route_name(request))
+        record = self.paths.inspect(request, route_name_of(request))
         if record.problems:
             return web.Response(status=400, text="path safety: " + "; ".join(record.problems))
         return await handler(request)
 
-    async def _get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stats_snapshot())
-
-    async def _get_paths(self, request: web.Request) -> web.Response:
-        return web.json_response([record.to_dict() for record in self.paths.records()])
-
-    async def _get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.describe())
+    def _path_records(self) -> list[dict[str, Any]]:
+        return [record.to_dict() for record in self.paths.records()]
 
     async def _post_faults(self, request: web.Request) -> web.Response:
         try:

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,14 +307,18 @@ class TaskRun:
     def is_long(self) -> bool:
         return "long" in _words(self.command) or "sleep" in " ".join(self.command).lower()
 
-    def finish_attempt(self, at: int, rc: int, error_log: str = "", executor_log: str = "") -> None:
+    def finish_attempt(
+        self, at: int, rc: int, error_log: str = "", executor_log: str = "", log_bytes: int = 0
+    ) -> None:
+        """Record the running attempt as ended; its ``outputLog`` padded to ``log_bytes`` (if more)."""
         assert self.started is not None
+        output = f"Echoing {' '.join(self.command)}\n"
         self.attempts.append(
             {
                 "startTime": str(self.started),
                 "stopTime": str(at),
                 "rc": rc,
-                "outputLog": f"Echoing {' '.join(self.command)}\n",
+                "outputLog": output + _filler(log_bytes - len(output)),
                 "errorLog": error_log,
                 "executorLog": executor_log,
             }
@@ -341,12 +346,6 @@ class DaggyRun:
         self.clock = max(self.clock, at)
         self.last_update = max(self.last_update, at)
 
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for task in self.tasks.values():
-            counts[task.state] = counts.get(task.state, 0) + 1
-        return counts
-
     def summary(self) -> dict[str, Any]:
         return {
             "runID": self.run_id,
@@ -354,7 +353,7 @@ class DaggyRun:
             "state": self.state,
             "startTime": str(self.changes[0][0]),
             "lastUpdate": str(self.last_update),
-            "taskCounts": self.counts(),
+            "taskCounts": dict(Counter(task.state for task in self.tasks.values())),
         }
 
     def document(self) -> dict[str, Any]:
@@ -418,8 +417,6 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
                 documents.append({**run.document(), "state": run.state})
             return documents
 
-    run_documents = run_records
-
     # ----- simulation -----
 
     def _advance(self, run: DaggyRun, at: int) -> None:
@@ -463,17 +460,9 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
                 task.tries += 1
                 run.touch(at)
 
-    def _pad_output_log(self, task: TaskRun) -> None:
-        """``output_log_bytes``: pad the attempt that just ended."""
-        attempt = task.attempts[-1]
-        missing = self.config.output_log_bytes - len(attempt["outputLog"])
-        if missing > 0:
-            attempt["outputLog"] += _filler(missing)
-
     def _end_attempt(self, run: DaggyRun, task: TaskRun, at: int) -> None:
         if not task.fails():
-            task.finish_attempt(at, 0)
-            self._pad_output_log(task)
+            task.finish_attempt(at, 0, log_bytes=self.config.output_log_bytes)
             task.state = COMPLETED
             return
         error_log = (
@@ -481,8 +470,7 @@ class DaggyEmulator(Emulator[DaggyEmulatorConfig]):
             f'  File "{task.command[1] if len(task.command) > 1 else task.command[0]}", line 1, in <module>\n'
             f"RuntimeError: simulated failure in {task.name}\n"
         )
-        task.finish_attempt(at, 1, error_log=error_log)
-        self._pad_output_log(task)
+        task.finish_attempt(at, 1, error_log=error_log, log_bytes=self.config.output_log_bytes)
         if task.tries <= int(task.definition["maxRetries"]):
             task.state = QUEUED
             task.not_before = at + _ns(float(task.definition["retryIntervalSeconds"]))

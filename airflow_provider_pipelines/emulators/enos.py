@@ -25,17 +25,18 @@ from aiohttp import web
 
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
-from airflow_provider_pipelines.emulators.faults import FaultOptions
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.faults import FaultOptions, format_retry_after
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate, lookup
 from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
     Route,
     api_handler,
     is_control_request,
+    json_object,
     route_errors,
 )
-from airflow_provider_pipelines.emulators.timeline import Timeline, now
+from airflow_provider_pipelines.emulators.timeline import Timeline, ms, now
 
 # ----- constants -----
 
@@ -72,12 +73,8 @@ LONG_DIGIT = 9
 FLOW_TASKS = ("extract", "load")
 
 # Gateway (APIM) status codes.
-ENCRYPTION_REUSED, APP_KEY_UNKNOWN, ENCRYPTION_INVALID, TIMESTAMP_INVALID, PARAMETER_INVALID = (
-    1001,
-    1002,
-    1003,
-    1004,
-    1005,
+ENCRYPTION_REUSED, APP_KEY_UNKNOWN, ENCRYPTION_INVALID, TIMESTAMP_INVALID, PARAMETER_INVALID = range(
+    1001, 1006
 )
 TOKEN_INVALID, TOKEN_EXPIRED, SIGNATURE_INVALID = 1202, 1203, 1204
 
@@ -218,10 +215,6 @@ def _gateway_error(status: int, message: str, reason: str) -> web.Response:
     )
 
 
-def _ms(moment: float) -> int:
-    return round(moment * 1000)
-
-
 def _stamp(moment: float) -> str:
     return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
@@ -229,10 +222,6 @@ def _stamp(moment: float) -> str:
 def _same(expected_hex: str, given: str) -> bool:
     """Constant-time comparison of a hex digest with what a client sent (hex case ignored)."""
     return hmac.compare_digest(expected_hex.encode(), given.lower().encode("utf-8", errors="replace"))
-
-
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
 def _int_field(value: Any) -> int | None:
@@ -284,7 +273,7 @@ class Pipeline:
             "pipelineName": self.name,
             "status": self.status(at),
             "version": self.version,
-            "updateTime": _ms(self.update_time(at)),
+            "updateTime": ms(self.update_time(at)),
         }
 
     def change(
@@ -314,16 +303,16 @@ class FlowInstance:
     sequence: int
     cancelled_at: float | None = None
 
+    def cancelled(self, at: float) -> float | None:
+        """When the instance was cancelled, if it was by ``at``."""
+        return self.cancelled_at if self.cancelled_at is not None and at >= self.cancelled_at else None
+
     def status(self, at: float) -> str:
-        if self.cancelled_at is not None and at >= self.cancelled_at:
-            return "CANCEL"
-        return self.timeline.state_at(at)
+        return "CANCEL" if self.cancelled(at) is not None else self.timeline.state_at(at)
 
     def end_time(self, at: float) -> float | None:
-        if self.cancelled_at is not None and at >= self.cancelled_at:
-            return self.cancelled_at
-        end = self.timeline.ends_at()
-        return end if at >= end else None
+        end, cancelled = self.timeline.ends_at(), self.cancelled(at)
+        return cancelled if cancelled is not None else (end if at >= end else None)
 
     def _tasks(self, at: float) -> list[dict[str, Any]]:
         running_at = self.timeline.entered_at("RUNNING")
@@ -331,8 +320,8 @@ class FlowInstance:
         end = self.timeline.ends_at()
         middle = running_at + (end - running_at) / 2
         outcome = self.timeline.final or "SUCCESS"
-        cancelled = self.cancelled_at is not None and at >= self.cancelled_at
-        moment = min(at, self.cancelled_at) if cancelled and self.cancelled_at is not None else at
+        cancelled = self.cancelled(at)
+        moment = at if cancelled is None else cancelled
         # (name, starts, ends, final status, last log line)
         plans = [
             (FLOW_TASKS[0], running_at, middle, "SUCCESS", f"task {FLOW_TASKS[0]} succeeded"),
@@ -356,18 +345,17 @@ class FlowInstance:
                     status, end_time = final, ends
                     level = "INFO" if final == "SUCCESS" else "ERROR"
                     log.append(f"{_stamp(ends)} {level} {last_line}")
-            if cancelled and status not in FLOW_TERMINAL:
-                assert self.cancelled_at is not None
-                status, end_time = "CANCEL", self.cancelled_at
-                log.append(f"{_stamp(self.cancelled_at)} WARN task {name} cancelled")
+            if cancelled is not None and status not in FLOW_TERMINAL:
+                status, end_time = "CANCEL", cancelled
+                log.append(f"{_stamp(cancelled)} WARN task {name} cancelled")
             tasks.append(
                 {
                     "taskId": f"task-{self.flow_id}-{index}",
                     "name": name,
                     "status": FLOW_STATUSES[status],
                     "statusDesc": status,
-                    "startTime": None if start_time is None else _ms(start_time),
-                    "endTime": None if end_time is None else _ms(end_time),
+                    "startTime": None if start_time is None else ms(start_time),
+                    "endTime": None if end_time is None else ms(end_time),
                     "log": "\n".join(log),
                 }
             )
@@ -383,8 +371,8 @@ class FlowInstance:
             "status": FLOW_STATUSES[status],
             "statusDesc": status,
             "triggerTime": self.trigger_time,
-            "startTime": _ms(self.timeline.start),
-            "endTime": None if end is None else _ms(end),
+            "startTime": ms(self.timeline.start),
+            "endTime": None if end is None else ms(end),
             "parameters": copy.deepcopy(self.parameters),
             "graph": {
                 "tasks": tasks,
@@ -524,14 +512,14 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             state = self._tokens[token]
             if not state.revoked and at < state.expires_at:
                 return token, math.ceil(state.expires_at - at)
-        return self._mint(app_key, at), math.ceil(self.config.token_seconds)
+        return self._mint(app_key, at)
 
-    def _mint(self, app_key: str, at: float) -> str:
+    def _mint(self, app_key: str, at: float, counter: str = "tokens_issued") -> tuple[str, int]:
         token = secrets.token_hex(20)
         self._tokens[token] = _Token(app_key, at + self.config.token_seconds)
         self._current_tokens[app_key] = token
-        self.core.stats.incr("tokens_issued")
-        return token
+        self.core.stats.incr(counter)
+        return token, math.ceil(self.config.token_seconds)
 
     def _secret_for(self, app_key: str) -> str | None:
         return self.config.app_secret if app_key == self.config.app_key else None
@@ -543,8 +531,8 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         # Mutations (random lost replies apply to them only): every pipeline action, a flow trigger, a
         # flow instance cancel. The token service, the list, the lag and a flow instance get only read.
         return [
-            Route("POST", TOKEN_PREFIX + "get", self._token_get, "token_get"),
-            Route("POST", TOKEN_PREFIX + "refresh", self._token_refresh, "token_refresh"),
+            Route("POST", TOKEN_PREFIX + "get", self._token_service, "token_get"),
+            Route("POST", TOKEN_PREFIX + "refresh", self._token_service, "token_refresh"),
             Route(
                 "POST",
                 STREAMING_PREFIX + "pipeline/{pipelineId}",
@@ -619,7 +607,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             failure = "no apim-signature header"
         elif stamp is None:
             failure = "apim-timestamp is not epoch milliseconds"
-        elif abs(_ms(at) - stamp) > tolerance_ms:
+        elif abs(ms(at) - stamp) > tolerance_ms:
             failure = "apim-timestamp is more than the tolerance away from the server clock (milliseconds?)"
         elif not _same(apim_signature(token, request.query.items(), body, timestamp, secret), signature):
             failure = "signature mismatch: sha256(accessToken + sorted params + body + timestamp + appSecret)"
@@ -638,15 +626,10 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
 
     # ----- token service -----
 
-    async def _token_get(self, request: web.Request) -> web.Response:
-        return await self._token_service(request, refresh=False)
-
-    async def _token_refresh(self, request: web.Request) -> web.Response:
-        return await self._token_service(request, refresh=True)
-
-    async def _token_service(self, request: web.Request, refresh: bool) -> web.Response:
+    async def _token_service(self, request: web.Request) -> web.Response:
+        """``token/get`` and ``token/refresh``."""
         try:
-            token, expire = self._token_reply(await request.read(), refresh)
+            token, expire = self._token_reply(await request.read(), request.path.endswith("/refresh"))
         except _TokenError as exc:
             self.core.stats.incr("token_errors")
             return web.json_response({"status": exc.status, "msg": exc.message, "data": None})
@@ -655,12 +638,8 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         )
 
     def _token_reply(self, raw: bytes, refresh: bool) -> tuple[str, int]:
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            raise _TokenError(PARAMETER_INVALID, "invalid parameter: the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise _TokenError(PARAMETER_INVALID, "invalid parameter: the body must be a JSON object")
+        invalid = lambda message: _TokenError(PARAMETER_INVALID, f"invalid parameter: {message}")  # noqa: E731
+        body = json_object(raw or b"null", invalid, "the body is not JSON")
         names = ("appKey", "encryption", "timestamp", *(("accessToken",) if refresh else ()))
         missing = [name for name in names if body.get(name) in (None, "")]
         if missing:
@@ -676,8 +655,8 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             secret = self._secret_for(app_key)
             if secret is None:
                 raise _TokenError(APP_KEY_UNKNOWN, f"appKey does not exist: {app_key}")
-            if abs(_ms(at) - stamp) > self.config.timestamp_tolerance_seconds * 1000:
-                tolerance = _seconds_text(self.config.timestamp_tolerance_seconds)
+            if abs(ms(at) - stamp) > self.config.timestamp_tolerance_seconds * 1000:
+                tolerance = format_retry_after(self.config.timestamp_tolerance_seconds)
                 raise _TokenError(
                     TIMESTAMP_INVALID,
                     f"timestamp invalid: more than {tolerance} s away from the server time "
@@ -701,17 +680,13 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             ):
                 raise _TokenError(TOKEN_INVALID, "token invalid")
             self._tokens[old].revoked = True
-            token = secrets.token_hex(20)
-            self._tokens[token] = _Token(app_key, at + self.config.token_seconds)
-            self._current_tokens[app_key] = token
-            self.core.stats.incr("token_refreshes")
-            return token, math.ceil(self.config.token_seconds)
+            return self._mint(app_key, at, "token_refreshes")
 
     def _remember(self, used: tuple[str, str], at: float) -> None:
         """Keep used (appKey, timestamp) pairs; those outside the tolerance window are dropped (a
         timestamp that old is refused as 1004 anyway)."""
         if len(self._used_timestamps) > 1000:
-            oldest = _ms(at) - self.config.timestamp_tolerance_seconds * 1000
+            oldest = ms(at) - self.config.timestamp_tolerance_seconds * 1000
             self._used_timestamps = {
                 pair for pair in self._used_timestamps if (_int_field(pair[1]) or 0) >= oldest
             }
@@ -719,11 +694,12 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
 
     # ----- streaming -----
 
-    def _check_org(self, request: web.Request) -> None:
-        org_id = request.query.get("orgId")
-        if org_id != self.config.org_id:
+    def _check_org(self, request: web.Request, name: str = "orgId") -> None:
+        """The query's ``orgId`` (or ``userId``) must be the configured one: 62101 otherwise."""
+        value = request.query.get(name)
+        if value != (self.config.org_id if name == "orgId" else self.config.user_id):
             raise _ApiError(
-                BAD_USER_OR_ORG, f"invalid orgId: {org_id!r}" if org_id else "invalid orgId: missing"
+                BAD_USER_OR_ORG, f"invalid {name}: {value!r}" if value else f"invalid {name}: missing"
             )
 
     def _service(self, action: Callable[[web.Request], Awaitable[Any]]) -> Handler:
@@ -746,9 +722,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         raw = await request.read()
         at = now()
         with self._lock:
-            pipeline = self._pipelines.get(pipeline_id)
-            if pipeline is None:
-                raise _ApiError(PIPELINE_NOT_FOUND, "stream processing pipeline does not exit.")
+            pipeline = self._pipeline(pipeline_id)
             if action == "start":
                 self._start(pipeline, raw, at)
             elif action == "stop":
@@ -820,27 +794,23 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         self._check_org(request)
         self.core.stats.incr("offset_lag_calls")
         with self._lock:
-            pipeline = self._pipelines.get(request.match_info["pipelineId"])
-            if pipeline is None:
-                raise _ApiError(PIPELINE_NOT_FOUND, "stream processing pipeline does not exit.")
-            return {"lag": pipeline.lag}
+            return {"lag": self._pipeline(request.match_info["pipelineId"]).lag}
+
+    def _pipeline(self, pipeline_id: str) -> Pipeline:
+        pipeline = self._pipelines.get(pipeline_id)
+        if pipeline is None:
+            raise _ApiError(PIPELINE_NOT_FOUND, "stream processing pipeline does not exit.")
+        return pipeline
 
     def _ordered_pipelines(self) -> list[Pipeline]:
         return sorted(self._pipelines.values(), key=lambda p: p.sequence)
 
     # ----- batch flows -----
 
-    def _check_user(self, request: web.Request) -> None:
-        user_id = request.query.get("userId")
-        if user_id != self.config.user_id:
-            raise _ApiError(
-                BAD_USER_OR_ORG, f"invalid userId: {user_id!r}" if user_id else "invalid userId: missing"
-            )
-        self._check_org(request)
-
     def _batch_action(self, request: web.Request, *actions: str) -> str:
         """The request's ``action``, one of ``actions`` (counted), of a checked user and organization."""
-        self._check_user(request)
+        self._check_org(request, "userId")
+        self._check_org(request)
         action = request.query.get("action")
         if action not in actions:
             raise _ApiError(INVALID_ARGUMENT, f"invalid action {action!r}: use {' or '.join(actions)}")
@@ -858,7 +828,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         if flow_id == 0:
             raise _ApiError(FLOW_HAS_NO_TASK, "flow has no task")
         at = now()
-        trigger_time = body.get("triggerTime", _ms(at))
+        trigger_time = body.get("triggerTime", ms(at))
         trigger_ms = _int_field(trigger_time)
         if trigger_ms is None or trigger_ms < 0:
             raise _ApiError(
@@ -894,10 +864,13 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
         instance_id = request.query.get("flowInstId", "")
         self.core.stats.incr("flow_gets")
         with self._lock:
-            instance = self._instances.get(instance_id)
-            if instance is None:
-                raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
-            return instance.record(now())
+            return self._instance(instance_id).record(now())
+
+    def _instance(self, instance_id: str) -> FlowInstance:
+        instance = self._instances.get(instance_id)
+        if instance is None:
+            raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
+        return instance
 
     async def _cancel_instance(self, request: web.Request) -> Any:
         self._batch_action(request, "cancel")
@@ -907,9 +880,7 @@ class EnosEmulator(Emulator[EnosEmulatorConfig]):
             raise _ApiError(INVALID_ARGUMENT, "missing field: flowInstId")
         at = now()
         with self._lock:
-            instance = self._instances.get(instance_id)
-            if instance is None:
-                raise _ApiError(FLOW_INTERNAL, f"flow instance not found: {instance_id}")
+            instance = self._instance(instance_id)
             status = instance.status(at)
             if status in FLOW_TERMINAL:
                 raise _ApiError(
@@ -949,12 +920,7 @@ def _start_body(raw: bytes) -> tuple[int, int | None]:
     def invalid(detail: str) -> _ApiError:
         return _ApiError(CONFIG_INVALID, f"The Stream configuration JSON is invalid. ({detail})")
 
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise invalid("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise invalid("the body must be a JSON object")
+    body = json_object(raw or b"null", invalid, "the body is not JSON")
     mode = body.get("executionMode")
     if isinstance(mode, bool) or mode not in (STANDALONE, CLUSTER):
         raise invalid(f"executionMode must be 0 (standalone) or 1 (cluster): got {json.dumps(mode)}")
@@ -1006,13 +972,7 @@ def _flow_parameters(value: Any) -> list[dict[str, Any]]:
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise _ApiError(INVALID_ARGUMENT, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _ApiError(INVALID_ARGUMENT, "the body must be a JSON object")
-    return body
+    return json_object(await request.read() or b"null", lambda message: _ApiError(INVALID_ARGUMENT, message))
 
 
 create_enos_app = EnosEmulator.new_app
@@ -1042,7 +1002,7 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
         timestamp: int | str | None = None,
     ) -> str:
         """The ``apim-signature`` of a call (``timestamp`` in ms; ``None``: now)."""
-        stamp = _ms(now()) if timestamp is None else timestamp
+        stamp = ms(now()) if timestamp is None else timestamp
         return apim_signature(token, params, body, stamp, self.config.app_secret)
 
     def signed_headers(
@@ -1050,7 +1010,7 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
     ) -> dict[str, str]:
         """The three ``apim-*`` headers of a call, signed now (``token=None``: :meth:`issue_token`)."""
         token = token if token is not None else self.issue_token()
-        stamp = _ms(now())
+        stamp = ms(now())
         return {
             "apim-accesstoken": token,
             "apim-timestamp": str(stamp),
@@ -1061,13 +1021,8 @@ class EnosEmulatorHandle(PlatformEmulatorHandle[EnosEmulator, EnosEmulatorConfig
         """An access token as ``token/get`` would answer now (the current one while it is valid)."""
         return self.emulator.issue_token()[0]
 
-    def pipelines(self) -> list[dict[str, Any]]:
-        """Every pipeline, in list order, with ``lag`` and ``operation`` (emulator-only)."""
-        return self.emulator.pipeline_records()
-
+    pipelines = delegate("pipeline_records", "Every pipeline, in list order, with ``lag`` and ``operation``.")
     pipeline = lookup("pipelines", "pipelineId")
-
-    def add_pipeline(self, pipeline_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Add (or replace) a pipeline: ``name``, ``status``, ``version``, ``lag`` as
-        :meth:`EnosEmulator.put_pipeline`; it lasts until :meth:`reset`."""
-        return self.emulator.put_pipeline(pipeline_id, *args, **kwargs)
+    add_pipeline = delegate(
+        "put_pipeline", "Add (or replace) a pipeline, as ``put_pipeline``, until a reset."
+    )

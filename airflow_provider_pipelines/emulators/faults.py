@@ -9,7 +9,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from aiohttp import web
@@ -99,15 +99,7 @@ class FaultRule:
         return self._pattern is None or self._pattern.search(path) is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "method": self.method,
-            "path": self.path,
-            "times": self.times,
-            "retry_after": self.retry_after,
-            "body": self.body,
-            "seconds": self.seconds,
-        }
+        return {item.name: getattr(self, item.name) for item in fields(self) if item.init}
 
 
 @dataclass
@@ -182,42 +174,22 @@ class FaultInjector:
     another thread while the server runs.
     """
 
-    def __init__(
-        self,
-        fault_rate: float = 0.0,
-        fault_kinds: Iterable[str] = ("500", "502", "503", "429", "drop", "malformed"),
-        seed: int | None = None,
-        retry_after: float = 1.0,
-        slow_seconds: float = 2.0,
-        lost_reply_rate: float = 0.0,
-        lost_reply_kinds: Iterable[str] = LOST_REPLY_KINDS,
-    ) -> None:
+    def __init__(self, options: FaultOptions | None = None, **settings: Any) -> None:
+        """As ``options`` (default: no faults) says, with ``settings`` (any of its fields) changed."""
+        options = replace(options or FaultOptions(), **settings)
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self.injected: Counter[str] = Counter()
         self.lost_by_route: Counter[str] = Counter()
-        self.retry_after = retry_after
-        self.slow_seconds = slow_seconds
-        self.fault_rate = 0.0
         self.fault_kinds: tuple[str, ...] = ()
-        self.lost_reply_rate = 0.0
         self.lost_reply_kinds: tuple[str, ...] = LOST_REPLY_KINDS
-        self._rng = random.Random(seed)
-        self._lost_rng = _lost_rng(seed)
-        self.set_random(fault_rate, fault_kinds, seed)
-        self.set_lost_replies(lost_reply_rate, lost_reply_kinds, seed)
+        self._rng = random.Random(options.seed)
+        self._lost_rng = _lost_rng(options.seed)
+        self.reset_to(options)
 
     @classmethod
     def from_options(cls, options: FaultOptions) -> FaultInjector:
-        return cls(
-            options.fault_rate,
-            options.fault_kinds,
-            options.seed,
-            options.retry_after,
-            options.slow_seconds,
-            options.lost_reply_rate,
-            options.lost_reply_kinds,
-        )
+        return cls(options)
 
     def reset_to(self, options: FaultOptions) -> None:
         """Back to ``options``: scripted rules dropped, random faults and lost replies as configured."""
@@ -330,19 +302,10 @@ class FaultInjector:
             await handler(request)
         with self._lock:
             self.lost_by_route[route_name_of(request)] += 1
-        kind = rule.kind.removeprefix(LOST_PREFIX)
-        if kind == "drop":
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response()
-        status = int(kind)
-        headers = {} if rule.retry_after is None else {"Retry-After": format_retry_after(rule.retry_after)}
-        body = (
-            rule.body if rule.body is not None else f"Injected fault: HTTP {status} (reply lost after acting)"
-        )
-        return web.Response(status=status, text=body, headers=headers)
+        lost = replace(rule, kind=rule.kind.removeprefix(LOST_PREFIX), times=1)
+        return await self.apply(lost, request, " (reply lost after acting)") or web.Response()
 
-    async def apply(self, rule: FaultRule, request: web.Request) -> web.StreamResponse | None:
+    async def apply(self, rule: FaultRule, request: web.Request, note: str = "") -> web.StreamResponse | None:
         """Answer with the fault; ``None`` means go on to the real handler (after a ``slow`` delay)."""
         if rule.kind == "slow":
             # Take the whole request first (aiohttp keeps the body for the handler): a slow server has
@@ -358,13 +321,9 @@ class FaultInjector:
         if rule.kind == "malformed":
             return web.Response(status=200, text=rule.body or MALFORMED_BODY, content_type="text/html")
         status = int(rule.kind)
-        headers = {}
-        if status == 429:
-            retry_after = self.retry_after if rule.retry_after is None else rule.retry_after
-            headers["Retry-After"] = format_retry_after(retry_after)
-        elif rule.retry_after is not None:
-            headers["Retry-After"] = format_retry_after(rule.retry_after)
-        body = rule.body if rule.body is not None else f"Injected fault: HTTP {status}"
+        retry_after = self.retry_after if rule.retry_after is None and status == 429 else rule.retry_after
+        headers = {} if retry_after is None else {"Retry-After": format_retry_after(retry_after)}
+        body = rule.body if rule.body is not None else f"Injected fault: HTTP {status}{note}"
         return web.Response(status=status, text=body, headers=headers)
 
     @web.middleware

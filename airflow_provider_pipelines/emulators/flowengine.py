@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -22,29 +23,23 @@ from airflow_provider_pipelines.emulators.auth import missing_headers
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import HEADER_OPTION, Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, lookup
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate, lookup
 from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
     Route,
     is_control_path,
+    json_object,
     route_errors,
 )
-from airflow_provider_pipelines.emulators.timeline import Timeline, now
+from airflow_provider_pipelines.emulators.timeline import Timeline, ms, now
 
 OK_MSG = "后台处理正常"
 USER_HEADER = "X-FlowEngine-UserId"
 
 # Canonical status words; ``status_case``, ``status_words`` and ``unknown_status`` change what is sent.
-INIT, RUNNING, SUCCESS, FAILED, STOPPING, STOPPED = (
-    "init",
-    "running",
-    "success",
-    "failed",
-    "stopping",
-    "stopped",
-)
-STATUSES = (INIT, RUNNING, SUCCESS, FAILED, STOPPING, STOPPED)
+STATUSES = ("init", "running", "success", "failed", "stopping", "stopped")
+INIT, RUNNING, SUCCESS, FAILED, STOPPING, STOPPED = STATUSES
 TERMINAL = frozenset({SUCCESS, FAILED, STOPPED})
 RESUMABLE = frozenset({STOPPED, FAILED})
 STATUS_CASES = ("lower", "upper", "title")
@@ -53,7 +48,6 @@ STATUS_CASES = ("lower", "upper", "title")
 ERR_GENERIC = 1
 ERR_UNAUTHORIZED = 401
 ERR_NO_ROUTE = 404
-ERR_METHOD = 405
 ERR_ENGINE_KEY = 1001
 ERR_ENGINE_ID = 1002
 ERR_RUN_NOT_FOUND = 4004
@@ -116,8 +110,9 @@ class EnvelopeError(ApiError):
         self.http = http
 
 
-def _ms(moment: float) -> int:
-    return round(moment * 1000)
+def _generic(msg: str) -> EnvelopeError:
+    """The engine's generic error (status 1), for what a request gets wrong."""
+    return EnvelopeError(ERR_GENERIC, msg)
 
 
 def _engine_path(path: str) -> str:
@@ -341,7 +336,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     # ----- Python API (also used by the control routes) -----
 
     def _seed_pipelines(self) -> None:
-        created = _ms(now())
+        created = ms(now())
         for key, data in seeded_templates():
             self._add_pipeline(key, data, created)
 
@@ -390,18 +385,18 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     def _record(self, run: Run, at: float, status: str | None = None) -> dict[str, Any]:
         state = run.status(at) if status is None else status
         changed = run.created if status is not None else run.timeline.changed_at(at)
-        created = _ms(run.created)
+        created = ms(run.created)
 
-        def ms(moment: float) -> int:  # offsets from the creation are rounded, so 0.35 s is 350 ms exactly
-            return created + _ms(moment - run.created)
+        def since(moment: float) -> int:  # offsets from the creation are rounded, so 0.35 s is 350 ms exactly
+            return created + ms(moment - run.created)
 
         return {
             "id": run.id,
             "pipelineId": run.pipeline_id,
             "status": self.word(state),
             "createTime": created,
-            "updateTime": ms(changed),
-            "endTime": ms(run.timeline.ends_at()) if state in TERMINAL else None,
+            "updateTime": since(changed),
+            "endTime": since(run.timeline.ends_at()) if state in TERMINAL else None,
             "params": copy.deepcopy(run.params),
             "nodes": [
                 {
@@ -451,6 +446,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         pipeline = "/kernel/v1/pipeline"
         template = pipeline + "/template/{engine_id}"
         schedule_off = pipeline + "/{engine_id}/{pipeline_id}/stop"
+        stop_run = partial(self._change_run, change=self._stop)
+        resume_run = partial(self._change_run, change=self._resume)
         # (method, path, handler, name, mutation): mutations create, upload, update, start, stop or
         # resume (random lost replies apply to them only).
         table: list[tuple[str, str, Callable[[web.Request], Awaitable[Any]], str, bool]] = [
@@ -464,8 +461,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             ("POST", schedule_off, self._stop_schedule, "stop_schedule", True),
             ("DELETE", schedule_off, self._stop_schedule, "stop_schedule", True),
             ("GET", pipeline + "/{pipeline_id}/historyList", self._history_list, "history_list", False),
-            ("DELETE", pipeline + "/{run_id}/stopHistory", self._stop_run, "stop_run", True),
-            ("POST", pipeline + "/{run_id}/resumeHistory", self._resume_run, "resume_run", True),
+            ("DELETE", pipeline + "/{run_id}/stopHistory", stop_run, "stop_run", True),
+            ("POST", pipeline + "/{run_id}/resumeHistory", resume_run, "resume_run", True),
             ("GET", pipeline + "/{run_id}/get", self._get_run, "get_run", False),
         ]
         return routes + [
@@ -508,6 +505,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 if engine_route:
                     self._check_engine_path(request)
                 self._check_engine_key(request, key_optional)
+                if "engine_id" in request.match_info:  # a template or pipeline route names the engine
+                    self._check_engine_id(request.match_info["engine_id"])
                 data = await handler(request)
             except EnvelopeError as exc:
                 return self._error(exc)
@@ -538,7 +537,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     def _pipeline(self, text: str) -> Pipeline:
         pipeline = self._pipelines.get(_int_id(text, "pipelineId"))
         if pipeline is None:
-            raise EnvelopeError(ERR_GENERIC, f"pipeline {text} 不存在 (not found)")
+            raise _generic(f"pipeline {text} 不存在 (not found)")
         return pipeline
 
     def _run(self, text: str) -> Run:
@@ -570,9 +569,8 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     # ----- pipelines -----
 
     async def _create_pipeline(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         key, data = _parse_template(await _json_object(request))
-        at = _ms(now())
+        at = ms(now())
         with self._lock:
             self._check_key_free(key, None)
             data["id"] = str(uuid.uuid4())
@@ -583,29 +581,22 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     def _check_key_free(self, key: str, pipeline_id: int | None) -> None:
         for other in self._pipelines.values():
             if other.pipeline_key == key and other.id != pipeline_id:
-                raise EnvelopeError(
-                    ERR_GENERIC, f"pipelineKey {key} 已存在 (already exists: pipeline {other.id})"
-                )
+                raise _generic(f"pipelineKey {key} 已存在 (already exists: pipeline {other.id})")
 
     async def _list_pipelines(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         at = now()
         with self._lock:
             return [self._summary(pipeline, at) for pipeline in self._pipelines.values()]
 
     async def _get_pipeline(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         with self._lock:
             return self._pipeline(request.match_info["pipeline_id"]).detail()
 
     async def _update_pipeline(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         body = await _json_object(request)
         raw_id = body.get("id")
         if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not str(raw_id).strip():
-            raise EnvelopeError(
-                ERR_GENERIC, "id 缺失 (the body needs the pipeline's id, as 06 get returns it)"
-            )
+            raise _generic("id 缺失 (the body needs the pipeline's id, as 06 get returns it)")
         pipeline_id = _int_id(str(raw_id), "id")
         key, data = _parse_template(body)
         with self._lock:
@@ -616,12 +607,12 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 )
             self._check_key_free(key, pipeline_id)
             data["id"] = pipeline.data.get("id") or str(uuid.uuid4())
-            pipeline.pipeline_key, pipeline.data, pipeline.update_time = key, data, _ms(now())
+            pipeline.pipeline_key, pipeline.data, pipeline.update_time = key, data, ms(now())
             self.core.stats.incr("pipelines_updated")
             return pipeline.detail()
 
     async def _upload(self, request: web.Request) -> Any:
-        no_file = EnvelopeError(ERR_GENERIC, "缺少文件参数 file (no multipart 'file' part)")
+        no_file = _generic("缺少文件参数 file (no multipart 'file' part)")
         if not request.content_type.startswith("multipart/"):
             raise no_file
         try:
@@ -638,7 +629,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
                 else:
                     await part.release()
         except (ValueError, AssertionError) as exc:
-            raise EnvelopeError(ERR_GENERIC, f"文件上传失败 (bad multipart body: {exc})") from None
+            raise _generic(f"文件上传失败 (bad multipart body: {exc})") from None
         if found is None:
             raise no_file
         found["path"] = f"/jobfiles/{uuid.uuid4()}/{found['fileName']}"
@@ -650,10 +641,9 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
     # ----- schedule and runs -----
 
     async def _start(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         once = request.query.get("once", "true").strip().lower()
         if once not in ("true", "false"):
-            raise EnvelopeError(ERR_GENERIC, f"once 无效 (once must be true or false: got {once!r})")
+            raise _generic(f"once 无效 (once must be true or false: got {once!r})")
         if once == "false":
             await request.read()  # {"data": " "}: not checked
             return self._set_schedule(request.match_info["pipeline_id"], True)
@@ -664,14 +654,12 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
             known = pipeline.node_ids()
             for node_id, params in body.items():
                 if node_id not in known:
-                    raise EnvelopeError(
-                        ERR_GENERIC,
+                    raise _generic(
                         f"节点 {node_id} 不存在 (unknown nodeId {node_id!r} for pipeline {pipeline.id}: "
                         f"use {', '.join(known)})",
                     )
                 if not isinstance(params, dict):
-                    raise EnvelopeError(
-                        ERR_GENERIC,
+                    raise _generic(
                         f"节点 {node_id} 的参数无效 (the parameters of {node_id!r} must be an object)",
                     )
             lowered = pipeline.name.lower()
@@ -708,7 +696,6 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         return self.config.running_seconds * (self.config.long_factor if is_long else 1.0)
 
     async def _stop_schedule(self, request: web.Request) -> Any:
-        self._check_engine_id(request.match_info["engine_id"])
         await request.read()
         return self._set_schedule(request.match_info["pipeline_id"], False)
 
@@ -744,13 +731,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
         with self._lock:
             return self._record(self._run(request.match_info["run_id"]), at)
 
-    async def _stop_run(self, request: web.Request) -> Any:
-        return self._change_run(request, self._stop)
-
-    async def _resume_run(self, request: web.Request) -> Any:
-        return self._change_run(request, self._resume)
-
-    def _change_run(self, request: web.Request, change: Callable[[Run, str, float], None]) -> Any:
+    async def _change_run(self, request: web.Request, change: Callable[[Run, str, float], None]) -> Any:
         """``change(run, its status, now)`` on the request's run; the run's record after it."""
         self._check_engine_id(request.query.get("engineId"))
         at = now()
@@ -761,17 +742,14 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
 
     def _stop(self, run: Run, status: str, at: float) -> None:
         if status in TERMINAL:
-            raise EnvelopeError(
-                ERR_GENERIC, f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})"
-            )
+            raise _generic(f"运行记录 {run.id} 已结束 (run already finished: {self.word(status)})")
         if status != STOPPING:  # stopping again is accepted and changes nothing
             run.timeline = Timeline(at, ((STOPPING, self.config.stop_seconds),), STOPPED)
             self.core.stats.incr("run_stops")
 
     def _resume(self, run: Run, status: str, at: float) -> None:
         if status not in RESUMABLE:
-            raise EnvelopeError(
-                ERR_GENERIC,
+            raise _generic(
                 f"运行记录 {run.id} 无法重启 (only a stopped or failed run can be resumed: "
                 f"run is {self.word(status)})",
             )
@@ -782,7 +760,7 @@ class FlowEngineEmulator(Emulator[FlowEngineEmulatorConfig]):
 def _int_id(text: str, what: str) -> int:
     text = text.strip()
     if not text.isascii() or not text.isdigit():
-        raise EnvelopeError(ERR_GENERIC, f"{what} {text} 无效 (invalid {what}: not an integer)")
+        raise _generic(f"{what} {text} 无效 (invalid {what}: not an integer)")
     return int(text)
 
 
@@ -790,7 +768,7 @@ def _positive(text: str | None, what: str, default: int) -> int:
     if text is None or text == "":
         return default
     if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise EnvelopeError(ERR_GENERIC, f"{what} 无效 ({what} must be a positive integer: got {text!r})")
+        raise _generic(f"{what} 无效 ({what} must be a positive integer: got {text!r})")
     return int(text)
 
 
@@ -798,45 +776,39 @@ async def _json_object(request: web.Request, empty_ok: bool = False) -> dict[str
     raw = await request.read()
     if not raw.strip() and empty_ok:
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise EnvelopeError(ERR_GENERIC, "请求体不是合法的 JSON (the body is not valid JSON)") from None
-    if not isinstance(body, dict):
-        raise EnvelopeError(ERR_GENERIC, "请求体必须是 JSON 对象 (the body must be a JSON object)")
-    return body
+    not_json = "请求体不是合法的 JSON (the body is not valid JSON)"
+    not_object = "请求体必须是 JSON 对象 (the body must be a JSON object)"
+    return json_object(raw, _generic, not_json, not_object)
 
 
 def _parse_template(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(pipelineKey, data)`` of a create or update body; ``EnvelopeError`` naming what is wrong."""
     data = body.get("data")
     if not isinstance(data, dict):
-        raise EnvelopeError(ERR_GENERIC, "data 缺失 (the template needs a 'data' object)")
+        raise _generic("data 缺失 (the template needs a 'data' object)")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise EnvelopeError(ERR_GENERIC, "data.name 缺失 (the template needs data.name, a non-empty string)")
+        raise _generic("data.name 缺失 (the template needs data.name, a non-empty string)")
     nodes = data.get("nodes")
     if not isinstance(nodes, list) or not nodes:
-        raise EnvelopeError(ERR_GENERIC, "data.nodes 缺失 (the template needs data.nodes, a non-empty list)")
+        raise _generic("data.nodes 缺失 (the template needs data.nodes, a non-empty list)")
     seen: set[str] = set()
     for node in nodes:
         node_id = node.get("nodeId") if isinstance(node, dict) else None
         if not isinstance(node_id, str) or not node_id:
-            raise EnvelopeError(
-                ERR_GENERIC, "节点缺少 nodeId (every node needs a nodeId, a non-empty string)"
-            )
+            raise _generic("节点缺少 nodeId (every node needs a nodeId, a non-empty string)")
         if node_id in seen:
-            raise EnvelopeError(ERR_GENERIC, f"节点 {node_id} 重复 (duplicate nodeId {node_id!r})")
+            raise _generic(f"节点 {node_id} 重复 (duplicate nodeId {node_id!r})")
         seen.add(node_id)
     edges = data.get("edges", [])
     if edges is not None and not isinstance(edges, list):
-        raise EnvelopeError(ERR_GENERIC, "data.edges 无效 (data.edges must be a list)")
+        raise _generic("data.edges 无效 (data.edges must be a list)")
     execution = data.get("executionConfig")
     if execution is not None and not isinstance(execution, dict):
-        raise EnvelopeError(ERR_GENERIC, "data.executionConfig 无效 (data.executionConfig must be an object)")
+        raise _generic("data.executionConfig 无效 (data.executionConfig must be an object)")
     key = body.get("pipelineKey", name)
     if not isinstance(key, str) or not key.strip():
-        raise EnvelopeError(ERR_GENERIC, "pipelineKey 无效 (pipelineKey must be a non-empty string)")
+        raise _generic("pipelineKey 无效 (pipelineKey must be a non-empty string)")
     data = copy.deepcopy(data)
     data.setdefault("describe", "")
     data["edges"] = data.get("edges") or []
@@ -863,15 +835,9 @@ class FlowEngineEmulatorHandle(PlatformEmulatorHandle[FlowEngineEmulator, FlowEn
         """The headers every API request needs under the current config."""
         return {USER_HEADER: str(self.config.user_id), **(self.config.required_headers or {})}
 
-    def pipelines(self) -> list[dict[str, Any]]:
-        """Every pipeline's detail (as ``06 get``) plus ``cronEnabled``, by id."""
-        return self.emulator.pipelines()
-
+    pipelines = delegate("pipelines", "Every pipeline's detail (as ``06 get``) plus ``cronEnabled``, by id.")
     pipeline = lookup("pipelines", "id")
-
-    def uploads(self) -> list[dict[str, Any]]:
-        """Every uploaded file (``fileName``, ``path``, ``size``, ``sha256``), oldest first."""
-        return self.emulator.uploads()
+    uploads = delegate("uploads", "Every uploaded file (``fileName``, ``path``, ``size``, ``sha256``).")
 
 
 def _status_words(items: list[str]) -> dict[str, str] | None:

@@ -114,6 +114,16 @@ def lookup(listing: str, key: str) -> Callable[[Any, Any], Record]:
     return method
 
 
+def delegate(name: str, doc: str) -> Callable[..., Any]:
+    """A handle method: its emulator's method ``name``, called with the same arguments."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.emulator, name)(*args, **kwargs)
+
+    method.__doc__ = doc
+    return method
+
+
 EmulatorT = TypeVar("EmulatorT", bound=PlatformEmulator)
 
 

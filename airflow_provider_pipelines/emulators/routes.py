@@ -77,6 +77,22 @@ class Route(NamedTuple):
     prefixes: Sequence[str] | None = None
 
 
+def json_object(
+    raw: bytes,
+    error: Callable[[str], Exception],
+    not_json: str = "the body is not valid JSON",
+    not_object: str = "the body must be a JSON object",
+) -> dict[str, Any]:
+    """A request body that must be a JSON object; else ``error(not_json)`` or ``error(not_object)`` raised."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise error(not_json) from None
+    if not isinstance(body, dict):
+        raise error(not_object)
+    return body
+
+
 class ApiError(Exception):
     """What a handler raises for one of its platform's error replies: a status (HTTP or the platform's
     own code) and a message; each platform subclasses it and says how it is answered."""

@@ -73,12 +73,10 @@ class EmulatorServer(Stoppable):
             loop.run_until_complete(self._setup())
         except BaseException as exc:
             self._error = exc
-            self._ready.set()
-            loop.close()
-            return
         self._ready.set()
         try:
-            loop.run_forever()
+            if self._error is None:
+                loop.run_forever()
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()

@@ -24,7 +24,6 @@ class RequestStats:
         self._lock = threading.Lock()
         self._counter_names = tuple(counters)
         self._keyed_names = tuple(keyed_counters)
-        self._max_paths = max_paths
         self.requests: Counter[str] = Counter()
         self.last_paths: deque[str] = deque(maxlen=max_paths)
         self.last_requests: deque[str] = deque(maxlen=max_paths)

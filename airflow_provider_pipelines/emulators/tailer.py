@@ -28,13 +28,15 @@ from airflow_provider_pipelines.emulators.auth import (
 )
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
-from airflow_provider_pipelines.emulators.faults import FaultOptions
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.faults import FaultOptions, format_retry_after
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate
 from airflow_provider_pipelines.emulators.routes import (
     CONTROL_PREFIX,
     Handler,
     Middleware,
     Route,
+    api_handler,
+    json_object,
     route_errors,
 )
 from airflow_provider_pipelines.emulators.timeline import Timeline, now
@@ -87,6 +89,11 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return web.json_response({"code": status, "message": message}, status=status, headers=headers)
 
 
+def _api(handler: Callable[[web.Request], Awaitable[Any]]) -> Handler:
+    """A handler answering ``handler``'s result as JSON, or the :class:`_ApiError` it raises."""
+    return api_handler(handler, _ApiError, lambda exc: _error(exc.status, exc.message))
+
+
 def _firebase_error(status: int, message: str, state: str = "INVALID_ARGUMENT") -> web.Response:
     return web.json_response({"error": {"code": status, "message": message, "status": state}}, status=status)
 
@@ -109,10 +116,6 @@ def _duration(micros: int) -> str:
     minutes, second = divmod(whole, 60)
     hours, minute = divmod(minutes, 60)
     return f"{hours}:{minute:02d}:{second:02d}.{micro:06d}"
-
-
-def _seconds_text(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
 def outcome_for(configuration_id: str) -> str:
@@ -294,7 +297,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         # Every action but the /v1/dag/status reads (check_run_status, get_last_status, get_by_status)
         # changes state: random lost replies apply to those only.
         routes = [
-            Route("POST", path, self._api, name, _sets_run_status if path == "/v1/dag/status" else True)
+            Route("POST", path, _api(self._api), name, _sets_run_status if path == "/v1/dag/status" else True)
             for path, name in names.items()
         ]
         # The Firebase stand-in is an API route: counted and faultable, never bearer-checked.
@@ -308,7 +311,10 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return [self._auth_middleware, route_errors(_error)]
 
     def control_routes(self) -> list[tuple[str, str, Handler]]:
-        return [("PUT", "runs/{run_id}", self._control_set_run), ("POST", "token", self._control_token)]
+        return [
+            ("PUT", "runs/{run_id}", _api(self._control_set_run)),
+            ("POST", "token", _api(self._control_token)),
+        ]
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -332,21 +338,17 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         challenge = f'Bearer realm="tailer-emulator", error="invalid_token", error_description="{message}"'
         return _error(401, message, {"WWW-Authenticate": challenge})
 
-    async def _api(self, request: web.Request) -> web.Response:
-        try:
-            body = await _json_object(request)
-            actions = self._actions[request.path]
-            action = body.get("action")
-            if action is None:
-                raise _ApiError(400, "missing field: action")
-            if not isinstance(action, str) or action not in actions:
-                known = ", ".join(sorted(actions))
-                raise _ApiError(400, f"unknown action {json.dumps(action)} for {request.path}: use {known}")
-            self.core.stats.incr("actions", str(action))
-            reply = await actions[action](body)
-        except _ApiError as exc:
-            return _error(exc.status, exc.message)
-        return web.json_response(reply)
+    async def _api(self, request: web.Request) -> dict[str, Any]:
+        body = await _json_object(request)
+        actions = self._actions[request.path]
+        action = body.get("action")
+        if action is None:
+            raise _ApiError(400, "missing field: action")
+        if not isinstance(action, str) or action not in actions:
+            known = ", ".join(sorted(actions))
+            raise _ApiError(400, f"unknown action {json.dumps(action)} for {request.path}: use {known}")
+        self.core.stats.incr("actions", str(action))
+        return await actions[action](body)
 
     # ----- actions -----
 
@@ -412,8 +414,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
             return {"results": [run.record(at)]}
 
     async def _get_last_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        identity = _full_identity(body)
-        _check_suffix(identity[2], identity[3], identity[1])
+        identity = _full_identity(body, suffixed=True)
         return self._select(body, lambda run: run.identity == identity)
 
     async def _get_by_status(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -454,8 +455,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return {"results": records}
 
     async def _set_run_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        identity = _full_identity(body)
-        _check_suffix(identity[2], identity[3], identity[1])
+        identity = _full_identity(body, suffixed=True)
         run_id, status = _identity(body, ("run_id", "status"))
         status = _api_status(status)
         at = now()
@@ -479,8 +479,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return dict(OK_REPLY)
 
     async def _set_configuration_status(self, body: dict[str, Any]) -> dict[str, Any]:
-        identity = _full_identity(body)
-        _check_suffix(identity[2], identity[3], identity[1])
+        identity = _full_identity(body, suffixed=True)
         flags = {}
         for name in ("activated", "archived"):
             value = body.get(name)
@@ -525,7 +524,7 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
         return web.json_response(
             {
                 "access_token": id_token,
-                "expires_in": _seconds_text(seconds),
+                "expires_in": format_retry_after(seconds),
                 "token_type": "Bearer",
                 "refresh_token": refresh_token,
                 "id_token": id_token,
@@ -536,31 +535,21 @@ class TailerEmulator(Emulator[TailerEmulatorConfig]):
 
     # ----- control routes -----
 
-    async def _control_set_run(self, request: web.Request) -> web.Response:
+    async def _control_set_run(self, request: web.Request) -> dict[str, Any]:
         run_id = request.match_info["run_id"]
+        status = _api_status((await _json_object(request)).get("status"))
         try:
-            body = await _json_object(request)
-            record = self.set_run_status(run_id, _check_status(body.get("status")))
-        except _ApiError as exc:
-            return _error(exc.status, exc.message)
+            return self.set_run_status(run_id, status)
         except KeyError:
-            return _error(404, f"run not found: {run_id}")
-        except ValueError as exc:
-            return _error(400, str(exc))
-        return web.json_response(record)
+            raise _ApiError(404, f"run not found: {run_id}") from None
 
-    async def _control_token(self, request: web.Request) -> web.Response:
+    async def _control_token(self, request: web.Request) -> dict[str, Any]:
+        body = await _json_object(request) if request.can_read_body else {}
         try:
-            body = await _json_object(request) if request.can_read_body else {}
-            seconds = float(body.get("seconds", 3600))
-            subject = str(body.get("subject", "airflow"))
-        except _ApiError as exc:
-            return _error(exc.status, exc.message)
+            seconds, subject = float(body.get("seconds", 3600)), str(body.get("subject", "airflow"))
         except (TypeError, ValueError):
-            return _error(400, "seconds must be a number")
-        return web.json_response(
-            {"id_token": self.mint_jwt(seconds, subject), "expires_in": _seconds_text(seconds)}
-        )
+            raise _ApiError(400, "seconds must be a number") from None
+        return {"id_token": self.mint_jwt(seconds, subject), "expires_in": format_retry_after(seconds)}
 
     @staticmethod
     def _newest_first(runs: Collection[TailerRun]) -> list[TailerRun]:
@@ -573,13 +562,7 @@ def _sets_run_status(request: web.Request, body: Any) -> bool:
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise _ApiError(400, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _ApiError(400, "the body must be a JSON object")
-    return body
+    return json_object(await request.read() or b"null", lambda message: _ApiError(400, message))
 
 
 def _identity(body: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
@@ -593,8 +576,11 @@ def _identity(body: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(body[name] for name in names)
 
 
-def _full_identity(body: dict[str, Any]) -> tuple[str, str, str, str]:
+def _full_identity(body: dict[str, Any], suffixed: bool = False) -> tuple[str, str, str, str]:
+    """The four identity fields; ``suffixed``: a table-to-table id must carry its environment."""
     account, environment, configuration_type, configuration_id = _identity(body, IDENTITY)
+    if suffixed:
+        _check_suffix(configuration_type, configuration_id, environment)
     return account, environment, configuration_type, configuration_id
 
 
@@ -651,14 +637,6 @@ class TailerEmulatorHandle(PlatformEmulatorHandle[TailerEmulator, TailerEmulator
         """The Firebase stand-in, in place of ``https://securetoken.googleapis.com/v1/token``."""
         return f"{self.url}{CONTROL_PREFIX}firebase/v1/token"
 
-    def mint_jwt(self, seconds: float = 3600, subject: str = "airflow") -> str:
-        """A JWT the API accepts for ``seconds``; negative seconds give an already-expired token."""
-        return self.emulator.mint_jwt(seconds, subject)
-
-    def set_run_status(self, run_id: str, status: str) -> dict[str, Any]:
-        """Force a run's status from now on (ends its pending window); returns its record."""
-        return self.emulator.set_run_status(run_id, status)
-
-    def configurations(self) -> list[dict[str, Any]]:
-        """Every configuration used so far, with ``activated`` and ``archived``."""
-        return self.emulator.configurations()
+    mint_jwt = delegate("mint_jwt", "A JWT the API accepts for ``seconds`` (negative: already expired).")
+    set_run_status = delegate("set_run_status", "Force a run's status from now on; returns its record.")
+    configurations = delegate("configurations", "Every configuration used, with ``activated``, ``archived``.")

@@ -11,6 +11,11 @@ def now() -> float:
     return time.time()
 
 
+def ms(moment: float) -> int:
+    """Epoch seconds (or a duration) in whole milliseconds."""
+    return round(moment * 1000)
+
+
 @dataclass(frozen=True)
 class Timeline:
     """States entered one after another by wall clock: no background task advances anything.

@@ -115,10 +115,13 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     def _run_path(run_id: int | str, *rest: str) -> str:
         return url_path("v1", "dagrun", str(run_id), *rest)
 
+    def _object(self, call: ApiCall) -> Plan[dict[str, Any]]:
+        """The call's reply, which must be a JSON object."""
+        return reply_mapping(self.platform, call.name, (yield call))
+
     def ready_plan(self) -> Plan[dict[str, Any]]:
         """``GET /ready``: daggyd answers ``{"msg": "Ya like DAGs?"}``."""
-        reply = yield ApiCall("ready check", "GET", "/ready")
-        return reply_mapping(self.platform, "ready check", reply)
+        return (yield from self._object(ApiCall("ready check", "GET", "/ready")))
 
     def list_runs_plan(self, all_runs: bool = True) -> Plan[list[dict[str, Any]]]:
         """Runs with ``runID``, ``tag``, ``state``, ``startTime``, ``lastUpdate``, ``taskCounts``."""
@@ -130,7 +133,7 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     def validate_plan(self, dag_spec: Mapping[str, Any]) -> Plan[None]:
         """Raise :class:`PipelineApiError` with the server's reason when the DAG is not valid."""
         call = ApiCall("validate DAG", "POST", url_path("v1", "dagrun", "validate"), json=dict(dag_spec))
-        reply = reply_mapping(self.platform, call.name, (yield call))
+        reply = yield from self._object(call)
         if reply.get("valid") is not True:
             reason = reply.get("error") or reply.get("msg") or json.dumps(reply)
             raise PipelineApiError(self.platform, call.name, 200, f"the DAG is not valid: {reason}")
@@ -138,7 +141,7 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     def submit_plan(self, dag_spec: Mapping[str, Any]) -> Plan[int]:
         """Submit a DAG for execution; return its integer ``runID``."""
         call = ApiCall("submit DAG", "POST", url_path("v1", "dagrun"), json=dict(dag_spec), idempotent=False)
-        reply = reply_mapping(self.platform, call.name, (yield call))
+        reply = yield from self._object(call)
         run_id = run_number(reply.get("runID"))
         if run_id is None:
             raise PipelineApiError(
@@ -148,18 +151,13 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
         """The run's full state: ``tasks``, ``taskStates``, ``taskAttempts``, ``dagStateChanges``."""
-        reply = yield get_call("get run", self._run_path(run_id))
-        return reply_mapping(self.platform, "get run", reply)
+        return (yield from self._object(get_call("get run", self._run_path(run_id))))
 
     def kill_run_plan(self, run_id: int | str) -> Plan[None]:
         yield ApiCall("kill run", "DELETE", self._run_path(run_id), expect="none")
 
     def get_run_state_plan(self, run_id: int | str) -> Plan[str]:
-        reply = reply_mapping(
-            self.platform,
-            "get run state",
-            (yield ApiCall("get run state", "GET", self._run_path(run_id, "state"))),
-        )
+        reply = yield from self._object(ApiCall("get run state", "GET", self._run_path(run_id, "state")))
         return str(reply.get("state") or "")
 
     def set_run_state_plan(self, run_id: int | str, state: str) -> Plan[None]:
@@ -167,15 +165,16 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
         yield ApiCall("set run state", "PATCH", self._run_path(run_id, "state", state), expect="none")
 
     def get_task_plan(self, run_id: int | str, task_name: str) -> Plan[dict[str, Any]]:
-        reply = yield ApiCall("get task", "GET", self._run_path(run_id, "task", task_name))
-        return reply_mapping(self.platform, "get task", reply)
+        return (
+            yield from self._object(ApiCall("get task", "GET", self._run_path(run_id, "task", task_name)))
+        )
 
     def kill_task_plan(self, run_id: int | str, task_name: str) -> Plan[None]:
         yield ApiCall("kill task", "DELETE", self._run_path(run_id, "task", task_name), expect="none")
 
     def get_task_state_plan(self, run_id: int | str, task_name: str) -> Plan[str]:
         call = ApiCall("get task state", "GET", self._run_path(run_id, "task", task_name, "state"))
-        return str(reply_mapping(self.platform, call.name, (yield call)).get("state") or "")
+        return str((yield from self._object(call)).get("state") or "")
 
     def set_task_state_plan(self, run_id: int | str, task_name: str, state: str) -> Plan[None]:
         """``QUEUED`` retries one errored or killed task."""
@@ -288,7 +287,7 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
 
     def find_run_plan(self, run_spec: Mapping[str, Any], marker: str) -> Plan[RunRef | None]:
         runs = yield from self.list_runs_plan(all_runs=True)
-        suffix = f"[airflow:{marker}]"
+        suffix = tag_with_marker(None, marker)
         numbers = [
             number
             for r in runs

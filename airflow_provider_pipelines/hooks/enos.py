@@ -13,7 +13,13 @@ from airflow_provider_pipelines.core.auth import Auth
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoint
-from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, reply_int, unexpected_reply
+from airflow_provider_pipelines.core.replies import (
+    reply_envelope,
+    reply_id,
+    reply_int,
+    reply_objects,
+    unexpected_reply,
+)
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.core.task import PipelineTask
@@ -101,6 +107,16 @@ def flow_instance_missing(error: PipelineApiError) -> bool:
     )
 
 
+def refused(error: PipelineApiError, kind: str, value: str, no_privilege: str) -> None:
+    """Raise what "Test connection" says of the ``kind`` id (org, user) EnOS refused (62101), or that
+    gave no privilege (62103)."""
+    if error.code == BAD_USER_OR_ORG:
+        message = f"EnOS refused the {kind} id {value!r} ({error.message}): check the {kind}_id extra"
+        raise PipelineError(message) from None
+    if error.code == NO_PRIVILEGE:
+        raise PipelineError(f"EnOS: {no_privilege} ({error.message})") from None
+
+
 def flow_instance_id(flow_id: int | str, trigger_time_ms: int) -> str:
     """The id EnOS gives the instance a trigger creates (inferred from the documented example)."""
     return f"{int(flow_id)}-{datetime.fromtimestamp(trigger_time_ms / 1000, tz=UTC):%Y%m%d%H%M%S}"
@@ -127,8 +143,7 @@ def flow_status_name(status: Any) -> str:
 def flow_tasks(instance: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The tasks of a flow instance's ``graph``."""
     graph = instance.get("graph")
-    tasks = graph.get("tasks") if isinstance(graph, Mapping) else None
-    return [task for task in tasks if isinstance(task, Mapping)] if isinstance(tasks, list) else []
+    return reply_objects(graph.get("tasks") if isinstance(graph, Mapping) else None)
 
 
 class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
@@ -200,10 +215,10 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
         *,
         flow: str | None = None,
         **kw: Any,
-    ) -> Plan[ApiCall]:
+    ) -> Plan[Any]:
         """
         A call carrying the connection's org id, and for a batch data ``flow`` action that action and
-        the connection's user id; the connection's values are the options of the client running the plan.
+        the connection's user id (the options of the client running the plan); its envelope's ``data``.
         """
         options = yield OPTIONS
         flow_params = {}
@@ -214,35 +229,26 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
                 )
             flow_params = {"action": flow, "userId": options["user_id"]}
         query = {**flow_params, **(params or {}), "orgId": options["org_id"]}
-        return ApiCall(name, method, path, params=query, **kw)
+        return self._data(name, (yield ApiCall(name, method, path, params=query, **kw)))
 
     # -- streaming -----------------------------------------------------------------------------------
 
     def pipeline_action_plan(
         self, pipeline_id: str, action: str, body: Mapping[str, Any] | None = None
     ) -> Plan[Any]:
-        call = yield from self._call(
-            f"{action} pipeline",
-            "POST",
-            f"{STREAMING}/pipeline{url_path(pipeline_id)}",
-            {"action": action},
-            json=dict(body) if body is not None else {},
-            idempotent=action not in ("start",),
-        )
-        return self._data(call.name, (yield call))
+        path = f"{STREAMING}/pipeline{url_path(pipeline_id)}"
+        options: dict[str, Any] = {"json": dict(body or {}), "idempotent": action != "start"}
+        return (yield from self._call(f"{action} pipeline", "POST", path, {"action": action}, **options))
 
     def list_pipelines_plan(
         self, page_no: int = 1, page_size: int = PAGE_SIZE
     ) -> Plan[tuple[int, list[dict[str, Any]]]]:
-        call = yield from self._call(
-            "list pipelines", "GET", f"{STREAMING}/pipelines", {"pageSize": page_size, "pageNo": page_no}
-        )
-        data = self._data(call.name, (yield call))
+        params = {"pageSize": page_size, "pageNo": page_no}
+        data = yield from self._call("list pipelines", "GET", f"{STREAMING}/pipelines", params)
         if data is not None and not isinstance(data, Mapping):
-            raise unexpected_reply(self.platform, call.name, data, "data")
+            raise unexpected_reply(self.platform, "list pipelines", data, "data")
         data = data or {}
-        listed = data.get("pipelines")
-        pipelines = [dict(p) for p in listed if isinstance(p, Mapping)] if isinstance(listed, list) else []
+        pipelines = [dict(p) for p in reply_objects(data.get("pipelines"))]
         return max(0, reply_int(data.get("count")) or 0), pipelines
 
     def find_pipeline_plan(self, pipeline_id: str) -> Plan[dict[str, Any]]:
@@ -263,10 +269,8 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
             page += 1
 
     def offset_lag_plan(self, pipeline_id: str) -> Plan[Any]:
-        call = yield from self._call(
-            "get offset lag", "GET", f"{STREAMING}/pipeline{url_path(pipeline_id, 'offset-lag')}"
-        )
-        return self._data(call.name, (yield call))
+        path = f"{STREAMING}/pipeline{url_path(pipeline_id, 'offset-lag')}"
+        return (yield from self._call("get offset lag", "GET", path))
 
     # -- batch data flows ------------------------------------------------------------------------------
 
@@ -282,34 +286,30 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
         body: dict[str, Any] = {"flowId": int(flow_id), "triggerTime": when}
         if parameters:
             body["parameters"] = [{"key": str(k), "value": str(v)} for k, v in parameters.items()]
-        call = yield from self._call(
+        data = yield from self._call(
             "trigger flow", "POST", f"{FLOWS}/flows", flow=action, json=body, idempotent=False
         )
-        data = self._data(call.name, (yield call))
         instance = reply_id(data.get("flowInstanceId")) if isinstance(data, Mapping) else None
         if instance is None:
             raise PipelineApiError(
-                self.platform, call.name, 200, f"the reply carries no flowInstanceId: {data!r:.200}"
+                self.platform, "trigger flow", 200, f"the reply carries no flowInstanceId: {data!r:.200}"
             )
         return instance
 
     def get_flow_instance_plan(self, instance_id: str) -> Plan[dict[str, Any]]:
         params = {"flowInstId": instance_id}
-        call = yield from self._call("get flow instance", "GET", f"{FLOWS}/flowInstances", params, flow="get")
-        data = self._data(call.name, (yield call))
+        data = yield from self._call("get flow instance", "GET", f"{FLOWS}/flowInstances", params, flow="get")
         if not isinstance(data, Mapping):
-            raise PipelineApiError(self.platform, call.name, 404, f"no flow instance {instance_id}")
+            raise PipelineApiError(self.platform, "get flow instance", 404, f"no flow instance {instance_id}")
         return dict(data)
 
     def cancel_flow_instance_plan(self, instance_id: str) -> Plan[Any]:
-        call = yield from self._call(
-            "cancel flow instance",
-            "POST",
-            f"{FLOWS}/flowInstances",
-            flow="cancel",
-            json={"flowInstId": instance_id},
+        body = {"flowInstId": instance_id}
+        return (
+            yield from self._call(
+                "cancel flow instance", "POST", f"{FLOWS}/flowInstances", flow="cancel", json=body
+            )
         )
-        return self._data(call.name, (yield call))
 
     def start_pipeline_plan(
         self,
@@ -377,14 +377,7 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
                     f"EnOS's token service at {place} cannot be reached ({exc.message}): check the "
                     "connection's host (the API gateway URL)"
                 ) from None
-            if exc.code == BAD_USER_OR_ORG:
-                raise PipelineError(
-                    f"EnOS refused the org id {org_id!r} ({exc.message}): check the org_id extra"
-                ) from None
-            if exc.code == NO_PRIVILEGE:
-                raise PipelineError(
-                    f"EnOS: the application has no privilege in org {org_id!r} ({exc.message})"
-                ) from None
+            refused(exc, "org", org_id, f"the application has no privilege in org {org_id!r}")
             raise
         except PipelineError as exc:  # the token service refused the app key or secret
             text = str(exc)
@@ -401,14 +394,7 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
         try:
             self.run(self.get_flow_instance_plan(PROBE_FLOW_INSTANCE))
         except PipelineApiError as exc:
-            if exc.code == BAD_USER_OR_ORG:
-                raise PipelineError(
-                    f"EnOS refused the user id {user_id!r} ({exc.message}): check the user_id extra"
-                ) from None
-            if exc.code == NO_PRIVILEGE:
-                raise PipelineError(
-                    f"EnOS: user {user_id!r} has no privilege for batch data flows ({exc.message})"
-                ) from None
+            refused(exc, "user", user_id, f"user {user_id!r} has no privilege for batch data flows")
             if exc.code is None and (exc.status is None or exc.status in (401, 403) or exc.status >= 500):
                 raise
         return f"{checked}; the batch data flow service accepted user {user_id}"

@@ -13,7 +13,7 @@ from airflow_provider_pipelines.core.auth import Auth, StaticHeadersAuth, header
 from airflow_provider_pipelines.core.errors import PipelineApiError, PipelineError, redact, summarize
 from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.plans import OPTIONS, ApiCall, Plan, endpoint
-from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, unexpected_reply
+from airflow_provider_pipelines.core.replies import reply_envelope, reply_id, reply_objects, unexpected_reply
 from airflow_provider_pipelines.core.start import Attempt, CannotTell
 from airflow_provider_pipelines.core.states import RunState, RunStatus, StateMap
 from airflow_provider_pipelines.core.task import PipelineTask
@@ -52,7 +52,8 @@ HISTORY_PAGE_SIZE = 50  # runs per historyList page when a run's record is read 
 HISTORY_PAGES = 20  # pages read at most (1,000 runs) before a run counts as not in the history
 FAILED_NODE_WORDS = ("fail", "error", "kill")
 ENGINE_ID = object()
-"""A placeholder in a kernel path for the engine id, filled in once it is known."""
+"""A placeholder in a kernel path or query for the engine id, filled in once it is known."""
+BY_ENGINE = {"engineId": ENGINE_ID}
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,7 @@ def records_of(data: Any) -> list[dict[str, Any]]:
             if isinstance(data.get(key), list):
                 data = data[key]
                 break
-    return [dict(item) for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
-
-
-def mappings(value: Any) -> list[Mapping[str, Any]]:
-    """The objects in a reply's list (nodes, tasks); none when it is not a list."""
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+    return [dict(item) for item in reply_objects(data)]
 
 
 def multipart(path: str | Path, field: str = "file") -> tuple[bytes, str]:
@@ -140,18 +136,26 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
             name, method, path, params={**(params or {}), "engineKey": options["engine_key"]}, **kw
         )
 
-    def engine_plan(self) -> Plan[Engine]:
-        """The engine's path and id (steps 01-02), looked up once per hook."""
-        if self._engine is not None:
+    def engine_plan(self, checking: bool = False) -> Plan[Engine]:
+        """
+        The engine's path and id (steps 01-02), looked up once per hook. ``checking`` (the connection
+        test) looks them up again, and a refusal or a reply naming no engine says to check the engine key.
+        """
+        if self._engine is not None and not checking:
             return self._engine
-        call = yield from self._call("get engine info", "GET", "/engine-manager/v1/k8s/info/")
-        info = self._data(call.name, (yield call))
+        info = yield from self._discovery_plan("get engine info", "/engine-manager/v1/k8s/info/", checking)
         url = info.get("url") if isinstance(info, Mapping) else None
         path = "/" + url.strip("/") if isinstance(url, str) else "/"
+        if path == "/" and checking:
+            raise PipelineError(
+                "FlowEngine engine discovery found no engine for the engine key (no url in its reply): "
+                "check the engine_key extra"
+            )
         if path == "/":
             raise PipelineApiError(self.platform, "get engine info", 200, f"no engine url in {info!r:.200}")
-        call = yield from self._call("get engine id", "GET", path + "/kernel/v1/system/getParam")
-        param = self._data(call.name, (yield call))
+        param = yield from self._discovery_plan(
+            "get engine id", path + "/kernel/v1/system/getParam", checking
+        )
         engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
         if engine_id is None:
             raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
@@ -159,12 +163,15 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         return self._engine
 
     def _kernel(self, name: str, method: str, *segments: object, **kw: Any) -> Plan[Any]:
+        """A kernel call's ``data``; :data:`ENGINE_ID` in its path or its ``params`` is the engine's id."""
         engine = yield from self.engine_plan()
-        path = (
-            engine.path
-            + "/kernel/v1"
-            + url_path(*(engine.engine_id if s is ENGINE_ID else s for s in segments))
-        )
+
+        def fill(value: Any) -> Any:
+            return engine.engine_id if value is ENGINE_ID else value
+
+        path = engine.path + "/kernel/v1" + url_path(*map(fill, segments))
+        if kw.get("params"):
+            kw["params"] = {key: fill(value) for key, value in kw["params"].items()}
         call = yield from self._call(name, method, path, **kw)
         return self._data(name, (yield call))
 
@@ -226,22 +233,13 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         return dict(data)
 
     def set_schedule_plan(self, pipeline_id: int | str, enabled: bool) -> Plan[Any]:
-        if enabled:
-            return (
-                yield from self._kernel(
-                    "schedule on",
-                    "POST",
-                    "pipeline",
-                    ENGINE_ID,
-                    pipeline_id,
-                    "start",
-                    params={"once": "false"},
-                    json={"data": " "},
-                )
-            )
+        """Turn the pipeline's schedule on (``start`` with ``once=false``) or off (``stop``)."""
+        name, action, params = (
+            ("schedule on", "start", {"once": "false"}) if enabled else ("schedule off", "stop", None)
+        )
         return (
             yield from self._kernel(
-                "schedule off", "POST", "pipeline", ENGINE_ID, pipeline_id, "stop", json={"data": " "}
+                name, "POST", "pipeline", ENGINE_ID, pipeline_id, action, params=params, json={"data": " "}
             )
         )
 
@@ -264,38 +262,20 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     def history_plan(
         self, pipeline_id: int | str, page: int = 1, size: int = 10
     ) -> Plan[list[dict[str, Any]]]:
-        engine = yield from self.engine_plan()
+        params = {"page": page, "size": size, "engineId": ENGINE_ID}
         data = yield from self._kernel(
-            "list run history",
-            "GET",
-            "pipeline",
-            pipeline_id,
-            "historyList",
-            params={"page": page, "size": size, "engineId": engine.engine_id},
+            "list run history", "GET", "pipeline", pipeline_id, "historyList", params=params
         )
         return records_of(data)
 
     def stop_run_plan(self, run_id: int | str) -> Plan[Any]:
-        engine = yield from self.engine_plan()
         return (
-            yield from self._kernel(
-                "stop run", "DELETE", "pipeline", run_id, "stopHistory", params={"engineId": engine.engine_id}
-            )
+            yield from self._kernel("stop run", "DELETE", "pipeline", run_id, "stopHistory", params=BY_ENGINE)
         )
 
     def resume_run_plan(self, run_id: int | str) -> Plan[Any]:
-        engine = yield from self.engine_plan()
-        return (
-            yield from self._kernel(
-                "resume run",
-                "POST",
-                "pipeline",
-                run_id,
-                "resumeHistory",
-                params={"engineId": engine.engine_id},
-                idempotent=False,
-            )
-        )
+        segments = ("pipeline", run_id, "resumeHistory")
+        return (yield from self._kernel("resume run", "POST", *segments, params=BY_ENGINE, idempotent=False))
 
     def get_run_plan(self, run_id: int | str) -> Plan[dict[str, Any]]:
         """``GET …/pipeline/{historyId}/get`` (the vendor's SDK; not on the vendor's API page)."""
@@ -382,11 +362,12 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     resume_run = endpoint(resume_run_plan)
     get_run = endpoint(get_run_plan)
 
-    def discovery_step_plan(self, name: str, path: str) -> Plan[Any]:
-        """One call of engine discovery: its ``data``; a refusal (``status`` not 0) names the engine key."""
+    def _discovery_plan(self, name: str, path: str, checking: bool) -> Plan[Any]:
+        """One call of engine discovery: its ``data``; when ``checking``, a refusal (``status`` not 0)
+        names the engine key."""
         call = yield from self._call(name, "GET", path)
         reply = yield call
-        if isinstance(reply, Mapping) and "status" in reply and str(reply["status"]) != "0":
+        if checking and isinstance(reply, Mapping) and "status" in reply and str(reply["status"]) != "0":
             said = f"status {reply['status']}: {reply.get('msg') or 'no message'}"
             said = summarize(redact(said, self.client.secrets()), 200)
             raise PipelineError(
@@ -400,15 +381,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         sending the user id and headers: a refused engine key, user id or header is named as such.
         """
         try:
-            info = self.run(self.discovery_step_plan("get engine info", "/engine-manager/v1/k8s/info/"))
-            url = info.get("url") if isinstance(info, Mapping) else None
-            path = "/" + url.strip("/") if isinstance(url, str) else "/"
-            if path == "/":
-                raise PipelineError(
-                    "FlowEngine engine discovery found no engine for the engine key (no url in its reply): "
-                    "check the engine_key extra"
-                )
-            param = self.run(self.discovery_step_plan("get engine id", path + "/kernel/v1/system/getParam"))
+            engine = self.run(self.engine_plan(checking=True))
         except PipelineApiError as exc:
             if exc.status not in (401, 403):
                 raise
@@ -416,11 +389,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
                 f"FlowEngine refused the user id or the gateway headers (HTTP {exc.status}, {exc.call}: "
                 f"{exc.message}): check the user_id extra (sent as {USER_ID_HEADER}) and the headers extra"
             ) from None
-        engine_id = reply_id(param.get("engineId")) if isinstance(param, Mapping) else None
-        if engine_id is None:
-            raise PipelineApiError(self.platform, "get engine id", 200, f"no engineId in {param!r:.200}")
-        self._engine = Engine(path, engine_id)
-        return f"the engine key found engine {engine_id} at {path}"
+        return f"the engine key found engine {engine.engine_id} at {engine.path}"
 
     # -- node parameters -----------------------------------------------------------------------------
 
@@ -428,7 +397,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     def node_ids_by_name(detail: Mapping[str, Any]) -> dict[str, str]:
         """Each node's id, under its id, its name and its title."""
         inner = detail.get("data")
-        nodes = mappings(inner.get("nodes") if isinstance(inner, Mapping) else None) or mappings(
+        nodes = reply_objects(inner.get("nodes") if isinstance(inner, Mapping) else None) or reply_objects(
             detail.get("nodes")
         )
         names: dict[str, str] = {}
@@ -462,7 +431,7 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         record = yield from self.run_record_plan(run)
         raw = str(record.get("status") or "")
         counts: dict[str, int] = {}
-        for node in mappings(record.get("nodes")):
+        for node in reply_objects(record.get("nodes")):
             counts[str(node.get("status"))] = counts.get(str(node.get("status")), 0) + 1
         progress = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else None
         return RunStatus(raw, self.state_map.classify(raw), {"nodes": counts}, progress)
@@ -486,19 +455,17 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
 
     def find_started_run_plan(self, run_spec: Mapping[str, Any], attempt: Attempt) -> Plan[RunRef | None]:
         """
-        A start's run: the one run in the pipeline's history (``historyList``) newer than every run
-        seen before the start and, where the history shows parameters, started with this start's
-        (a start of the same pipeline by another task is told apart only by them); several such runs
-        cannot be told apart. A resume's: the run itself, once it no longer shows a failed state.
+        A start's run: the one new run (:meth:`new_runs_plan`) that, where the history shows
+        parameters, was started with this start's (a start of the same pipeline by another task is
+        told apart only by them); several such runs cannot be told apart. A resume's: the run itself,
+        once it no longer shows a failed state.
         """
         pipeline_id = run_spec["pipeline_id"]
         if "resume_run_id" in run_spec:
             ref = self.run_ref(pipeline_id, run_spec["resume_run_id"])
             status = yield from self.run_status_plan(ref)
             return None if status.state is RunState.FAILED else ref
-        known = {str(run_id) for run_id in attempt.get("known_runs") or ()}
-        runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
-        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
+        new = yield from self.new_runs_plan(pipeline_id, attempt.get("known_runs") or ())
         if "params" in attempt:  # a run another task started meanwhile, with other parameters, is not ours
             new = [r for r in new if "params" not in r or r.get("params") == attempt["params"]]
         if len(new) > 1:
@@ -512,24 +479,30 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
         """The failed nodes of the run's record (:meth:`run_record_plan`: ``get`` or the history)."""
         record = yield from self.run_record_plan(run)
         lines = []
-        for node in mappings(record.get("nodes")):
+        for node in reply_objects(record.get("nodes")):
             if any(w in str(node.get("status", "")).lower() for w in FAILED_NODE_WORDS):
                 lines.append(
                     f"node {node.get('nodeId')}: {node.get('status')}: {node.get('msg') or ''}".rstrip(": ")
                 )
         return lines or [f"run {run['run_id']} ended {record.get('status')}"]
 
+    def new_runs_plan(self, pipeline_id: int | str, before: Iterable[Any]) -> Plan[list[dict[str, Any]]]:
+        """The runs a start may have created: the pipeline's latest runs (``historyList``) that are not
+        among ``before`` (the run ids seen before the start)."""
+        known = {str(run_id) for run_id in before}
+        runs = yield from self.history_plan(pipeline_id, 1, RECENT_RUNS)
+        return [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
+
     def find_new_run_plan(
         self, pipeline_id: int | str, before: Iterable[Any], node_params: Mapping[str, Any]
     ) -> Plan[dict[str, Any]]:
         """
-        The run a start created when its reply named none: the history's runs that were not there
-        before the start. Several (a concurrent start) are told apart by their recorded parameters;
-        when that is not possible, this fails rather than guess.
+        The record of the run a start created when its reply named none: the one new run
+        (:meth:`new_runs_plan`; the start's reply came, so one is its). Several (a concurrent start)
+        are told apart by their recorded parameters; when that is not possible, this fails rather
+        than guess.
         """
-        known = {str(run_id) for run_id in before}
-        runs = yield from self.history_plan(pipeline_id, 1, 20)
-        new = [r for r in runs if (run_id := reply_id(r.get("id"))) is not None and run_id not in known]
+        new = yield from self.new_runs_plan(pipeline_id, before)
         if len(new) > 1:
             mine = [r for r in new if r.get("params") == dict(node_params)]
             new = mine if len(mine) == 1 else new

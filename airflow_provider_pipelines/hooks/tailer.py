@@ -51,16 +51,16 @@ JOB_ID_PREFIXES = {"table-to-table": "gbq-to-gbq", "table-to-storage": "gbq-to-g
 SUFFIXED_CONFIGURATION_TYPES = frozenset({"table-to-table"})
 
 
+# The fields that name a configuration: in every action, and templated in every Tailer task.
+JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
+
+
 def identity(
     account: str, environment: str, configuration_type: str, configuration_id: str
 ) -> dict[str, str]:
     """What names a Tailer job: the four fields every action carries, as given (see :func:`job_identity`)."""
-    return {
-        "account": str(account),
-        "environment": str(environment),
-        "configuration_type": str(configuration_type),
-        "configuration_id": str(configuration_id),
-    }
+    values = (account, environment, configuration_type, configuration_id)
+    return {name: str(value) for name, value in zip(JOB_FIELDS, values, strict=True)}
 
 
 def api_configuration_id(configuration_type: str, configuration_id: str, environment: str) -> str:
@@ -161,15 +161,18 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
 
     def _call(
         self,
-        name: str,
         path: str,
         action: str,
         fields: Mapping[str, Any],
         *,
+        name: str | None = None,
         idempotent: bool = True,
         expect: Expect = "json",
     ) -> ApiCall:
+        """A POST of ``action`` with the ``fields`` that are not None; the call is named by the action's
+        words (``check run status``) unless ``name`` says otherwise."""
         body = {"action": action, **{k: v for k, v in fields.items() if v is not None}}
+        name = name or action.replace("_", " ")
         return ApiCall(name, "POST", path, json=body, idempotent=idempotent, expect=expect)
 
     def _ok(self, name: str, reply: Any) -> dict[str, Any]:
@@ -206,13 +209,8 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
         self, job: Mapping[str, str], execution_date: str | None = None, job_id: str | None = None
     ) -> Plan[str]:
         """Launch a table-to-table or table-to-storage job; return its ``run_id``."""
-        call = self._call(
-            "launch job",
-            "/v1/dag/launch",
-            "launch_job",
-            {**job, "execution_date": execution_date, "job_id": job_id},
-            idempotent=False,
-        )
+        fields = {**job, "execution_date": execution_date, "job_id": job_id}
+        call = self._call("/v1/dag/launch", "launch_job", fields, idempotent=False)
         reply = yield call
         run_id = reply_id(reply.get("run_id")) if isinstance(reply, Mapping) else None
         if run_id is None:
@@ -225,12 +223,7 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
         self, job: Mapping[str, str], job_id: str, run_id: str
     ) -> Plan[dict[str, Any] | None]:
         """The run record, or None while Tailer has none yet (right after a launch)."""
-        call = self._call(
-            "check run status",
-            "/v1/dag/status",
-            "check_run_status",
-            {**job, "job_id": job_id, "run_id": run_id},
-        )
+        call = self._call("/v1/dag/status", "check_run_status", {**job, "job_id": job_id, "run_id": run_id})
         results = self._results(call.name, (yield call))
         return results[0] if results else None
 
@@ -242,12 +235,8 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
         limit: int | None = None,
     ) -> Plan[list[dict[str, Any]]]:
         """The latest runs, newest first; filters: ``execution_date`` (YYYY-MM-DD), ``status``, ``limit``."""
-        call = self._call(
-            "get last status",
-            "/v1/dag/status",
-            "get_last_status",
-            {**job, "execution_date": execution_date, "status": status, "limit": limit},
-        )
+        fields = {**job, "execution_date": execution_date, "status": status, "limit": limit}
+        call = self._call("/v1/dag/status", "get_last_status", fields)
         return self._results(call.name, (yield call))
 
     def get_by_status_plan(
@@ -259,31 +248,22 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
         limit: int | None = None,
     ) -> Plan[list[dict[str, Any]]]:
         """Runs across an account's configurations of one type."""
+        fields = {"account": account, "configuration_type": configuration_type, "status": status}
         call = self._call(
-            "get by status",
-            "/v1/dag/status",
-            "get_by_status",
-            {
-                "account": account,
-                "configuration_type": configuration_type,
-                "status": status,
-                "execution_date": execution_date,
-                "limit": limit,
-            },
+            "/v1/dag/status", "get_by_status", {**fields, "execution_date": execution_date, "limit": limit}
         )
         return self._results(call.name, (yield call))
 
     def set_run_status_plan(self, job: Mapping[str, str], run_id: str, status: str) -> Plan[dict[str, Any]]:
         """Set a run's status, e.g. CHECKED for a failed run that was fixed."""
         fields = {**job, "run_id": run_id, "status": status}
-        call = self._call("set run status", "/v1/dag/status", "set_run_status", fields, expect="text")
+        call = self._call("/v1/dag/status", "set_run_status", fields, expect="text")
         return self._ok(call.name, (yield call))
 
     def reset_workflow_status_plan(self, job: Mapping[str, str]) -> Plan[dict[str, Any]]:
         """Reset a workflow: forget its triggering jobs' states so it starts from scratch."""
-        call = self._call(
-            "reset workflow", "/v1/workflow/status", "reset_workflow_status", job, expect="text"
-        )
+        action = "reset_workflow_status"
+        call = self._call("/v1/workflow/status", action, job, name="reset workflow", expect="text")
         return self._ok(call.name, (yield call))
 
     def set_configuration_status_plan(
@@ -291,13 +271,7 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
     ) -> Plan[dict[str, Any]]:
         """Activate, deactivate or archive a configuration (data operation)."""
         fields = {**job, "activated": bool(activated), "archived": bool(archived)}
-        call = self._call(
-            "set configuration status",
-            "/v1/configuration/status",
-            "set_configuration_status",
-            fields,
-            expect="text",
-        )
+        call = self._call("/v1/configuration/status", "set_configuration_status", fields, expect="text")
         return self._ok(call.name, (yield call))
 
     # -- the public sync API: each runs its plan -----------------------------------------------------
@@ -313,7 +287,7 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
     def check_token_plan(self) -> Plan[Any]:
         """``get_by_status`` naming no account: Tailer checks the token before it reads the request."""
         fields = {"configuration_type": "table-to-table", "limit": 1}
-        return (yield self._call("check token", "/v1/dag/status", "get_by_status", fields))
+        return (yield self._call("/v1/dag/status", "get_by_status", fields, name="check token"))
 
     def check_connection(self) -> str:
         """
@@ -367,9 +341,7 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
 
     @staticmethod
     def _job(run: Mapping[str, Any]) -> dict[str, str]:
-        return identity(
-            run["account"], run["environment"], run["configuration_type"], run["configuration_id"]
-        )
+        return identity(*(run[name] for name in JOB_FIELDS))
 
     def _status(self, record: Mapping[str, Any]) -> RunStatus:
         raw = str(record.get("status") or "")
@@ -438,9 +410,6 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
 
 
 # -- what Tailer tasks act on: declared once for the operators and the sensors --------------------------
-
-# The templated fields that name a configuration, in every Tailer task.
-JOB_FIELDS = ("account", "environment", "configuration_type", "configuration_id")
 
 
 class TailerConfigurationTask(PipelineTask):

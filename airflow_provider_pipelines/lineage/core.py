@@ -211,7 +211,13 @@ def author_dataset(item: Any) -> Any:
         return Dataset(namespace=ref.namespace, name=ref.name) if ref else None
     from airflow.providers.openlineage.extractors.manager import ExtractorManager
 
-    return ExtractorManager.convert_to_ol_dataset(item)
+    converted = ExtractorManager.convert_to_ol_dataset(item)
+    uri = getattr(item, "uri", None)
+    if converted is None and isinstance(uri, str):
+        # An asset whose scheme no installed provider converts (gs:// without the Google provider).
+        ref = uri_dataset(uri)
+        converted = Dataset(namespace=ref.namespace, name=ref.name) if ref else None
+    return converted
 
 
 def _text(value: Any) -> str | None:
@@ -242,7 +248,7 @@ class PlatformLineage:
 
     def facts(self, task: Any, run: Mapping[str, Any] | None) -> LineageFacts:
         run = run or {}
-        run_id = run.get("run_id")
+        run_id = run.get("run_id", getattr(task, "run_id", None))
         return LineageFacts(
             platform=self.platform or str(getattr(task.hook_class, "platform", "")),
             pipeline=self.pick(task, run, self.pipeline_fields),

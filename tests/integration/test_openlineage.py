@@ -286,7 +286,9 @@ def test_a_lineage_error_is_one_warning_and_the_task_succeeds(cdap: Any, tmp_pat
     states, events, output = run_with_lineage(dag, tmp_path, "ol_cdap_badconfig")
 
     assert states == {"ol_cdap_badconfig.start": "success"}
-    assert output.count("OpenLineage: could not describe the CDAP run") == 1, output[-3000:]
+    # Once: as often as the run's end, which is logged once (Airflow 2's dag.test prints each line twice).
+    warnings = output.count("WARNING - OpenLineage: could not describe the CDAP run")
+    assert warnings == output.count("ended COMPLETED") >= 1, output[-3000:]
     # The events still go out, with the run, without the datasets that could not be read.
     complete = task_events(events, "ol_cdap_badconfig", "start")["COMPLETE"]
     assert_platform_run(complete, "CDAP", "badconfig-sales")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 FACET_VERSION = "1-0-0"
-# Where the schemas are published: the package's own files in its source repository, at the tag of
-# the facet version, so a URL never changes meaning.
+# Where the schemas are published: the package's own files in its source repository. A version's
+# directory is never edited (a changed facet is a new version), so each URL keeps its meaning.
 SCHEMA_BASE_URL = (
     "https://raw.githubusercontent.com/airflow-provider-pipelines/airflow-provider-pipelines/"
-    "facets-{version}/airflow_provider_pipelines/lineage/schemas/{version}/"
+    "main/airflow_provider_pipelines/lineage/schemas/{version}/"
 )
 HERE = Path(__file__).resolve().parent
 

@@ -31,7 +31,13 @@ SOURCE_KEYS = ("sourcePath", "sourceUri", "source")
 DESTINATION_KEYS = ("destPath", "destinationPath", "destinationUri", "destination")
 MACRO = re.compile(r"\$\{([^}]+)\}")
 # Database plugins that name their server by fields rather than a JDBC URL: plugin -> URL scheme.
-DATABASE_PLUGINS = {"postgres": "postgres", "mysql": "mysql", "sqlserver": "mssql", "oracle": "oracle"}
+DATABASE_PLUGINS = {
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "sqlserver": "mssql",
+    "oracle": "oracle",
+}
 
 
 def resolve(value: Any, args: Mapping[str, Any]) -> str | None:
@@ -90,7 +96,7 @@ def _stage_dataset(plugin: str, props: Mapping[str, str | None]) -> DatasetRef |
         return uri_dataset(path)
     if props.get("connectionString") and table:
         return database_table(str(props["connectionString"]), table)
-    scheme = DATABASE_PLUGINS.get(plugin.lower().removeprefix("cloudsql").removesuffix("sql"))
+    scheme = DATABASE_PLUGINS.get(plugin.lower().removeprefix("cloudsql"))  # CloudSQLMySQL, Postgres...
     if scheme and props.get("host") and table:
         port = f":{props['port']}" if props.get("port") else ""
         url = f"{scheme}://{props['host']}{port}/{props.get('database') or ''}"

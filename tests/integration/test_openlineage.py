@@ -287,8 +287,9 @@ def test_a_lineage_error_is_one_warning_and_the_task_succeeds(cdap: Any, tmp_pat
 
     assert states == {"ol_cdap_badconfig.start": "success"}
     # Once: as often as the run's end, which is logged once (Airflow 2's dag.test prints each line twice).
-    warnings = output.count("WARNING - OpenLineage: could not describe the CDAP run")
-    assert warnings == output.count("ended COMPLETED") >= 1, output[-3000:]
+    warnings = [line for line in output.splitlines() if "could not describe the CDAP run" in line]
+    assert all("warn" in line.lower() for line in warnings), warnings
+    assert len(warnings) == output.count("ended COMPLETED") >= 1, output[-3000:]
     # The events still go out, with the run, without the datasets that could not be read.
     complete = task_events(events, "ol_cdap_badconfig", "start")["COMPLETE"]
     assert_platform_run(complete, "CDAP", "badconfig-sales")
@@ -363,3 +364,90 @@ def test_operator_modules_do_not_import_openlineage() -> None:
     # Airflow itself reads every installed provider's get_provider_info; nothing else may be imported.
     allowed = {"airflow.providers.openlineage", "airflow.providers.openlineage.get_provider_info"}
     assert set(json.loads(done.stdout.replace("'", '"'))) <= allowed
+
+
+def test_the_hook_reads_the_deployed_pipeline(cdap: Any) -> None:
+    from airflow_provider_pipelines.core.errors import PipelineApiError
+    from airflow_provider_pipelines.hooks.cdap import CdapHook
+
+    hook = CdapHook()
+    detail = hook.get_pipeline("orders-export")
+    config = json.loads(detail["configuration"])
+    assert detail["name"] == "orders-export"
+    assert [stage["plugin"]["name"] for stage in config["stages"]] == ["BigQueryTable", "GCS"]
+    cdap.configure_pipeline("gone", exists=False)
+    with pytest.raises(PipelineApiError) as raised:
+        hook.get_pipeline("gone")
+    assert raised.value.status == 404
+    assert "get pipeline" in str(raised.value) and "Application 'gone' was not found" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "expected"),
+    [
+        (  # GCS to BigQuery (an action): the files are read, the table written
+            {
+                "name": "GCSToBigQuery",
+                "type": "action",
+                "properties": {
+                    "sourcePath": "gs://landing/in/",
+                    "project": "p",
+                    "dataset": "d",
+                    "table": "t",
+                },
+            },
+            ([("gs://landing", "in")], [("bigquery", "p.d.t")]),
+        ),
+        (
+            {
+                "name": "GCSMove",
+                "type": "action",
+                "properties": {"sourcePath": "gs://a/x", "destPath": "gs://b/y"},
+            },
+            ([("gs://a", "x")], [("gs://b", "y")]),
+        ),
+        (
+            {
+                "name": "BigQueryTable",
+                "type": "batchsource",
+                "properties": {"project": "billing", "datasetProject": "data", "dataset": "d", "table": "t"},
+            },
+            ([("bigquery", "data.d.t")], []),
+        ),
+        (  # the project is auto-detected at run time: not named rather than misnamed
+            {
+                "name": "BigQueryTable",
+                "type": "batchsink",
+                "properties": {"project": "auto-detect", "dataset": "d", "table": "t"},
+            },
+            ([], []),
+        ),
+        (
+            {
+                "name": "MySQL",
+                "type": "batchsource",
+                "properties": {"host": "db", "port": "3307", "database": "shop", "tableName": "orders"},
+            },
+            ([("mysql://db:3307", "shop.orders")], []),
+        ),
+        (
+            {
+                "name": "Database",
+                "type": "batchsink",
+                "properties": {
+                    "connectionString": "jdbc:sqlserver://sql:1433;databaseName=crm",
+                    "tableName": "${table}",
+                },
+            },
+            ([], [("mssql://sql:1433", "crm.dbo.customers")]),
+        ),
+    ],
+)
+def test_cdap_plugins_are_named_by_openlineage_rules(
+    plugin: dict[str, Any], expected: tuple[list[tuple[str, str]], list[tuple[str, str]]]
+) -> None:
+    from airflow_provider_pipelines.lineage.cdap import stage_datasets
+
+    inputs, outputs = stage_datasets(plugin, {"table": "customers"})
+    assert [(d.namespace, d.name) for d in inputs] == expected[0]
+    assert [(d.namespace, d.name) for d in outputs] == expected[1]

@@ -82,7 +82,8 @@ def run_with_lineage(
         copy.unlink(missing_ok=True)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
-    states = json.loads(output.split("STATES=", 1)[1].splitlines()[0])
+    # raw_decode: a forked OpenLineage emitter may write on the same line right after it.
+    states, _ = json.JSONDecoder().raw_decode(output.split("STATES=", 1)[1])
     events = (
         [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
     )
@@ -294,6 +295,32 @@ def test_a_lineage_error_is_one_warning_and_the_task_succeeds(cdap: Any, tmp_pat
     complete = task_events(events, "ol_cdap_badconfig", "start")["COMPLETE"]
     assert_platform_run(complete, "CDAP", "badconfig-sales")
     assert not complete.get("inputs") and not complete.get("outputs")
+
+
+def test_a_failed_run_is_a_fail_event_with_its_run_and_datasets(cdap: Any, tmp_path: Path) -> None:
+    dag = """
+    from datetime import datetime
+    try:
+        from airflow.sdk import DAG
+    except ImportError:
+        from airflow import DAG
+    from airflow_provider_pipelines.operators.cdap import CdapStartPipelineOperator
+
+    with DAG(dag_id="ol_cdap_fail", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+        CdapStartPipelineOperator(
+            task_id="start", pipeline_name="nightly-fail", poll_interval=0.1, deferrable=True
+        )
+    """
+    states, events, _ = run_with_lineage(dag, tmp_path, "ol_cdap_fail")
+
+    assert states == {"ol_cdap_fail.start": "failed"}
+    failed = task_events(events, "ol_cdap_fail", "start")
+    assert "COMPLETE" not in failed
+    facet = assert_platform_run(failed["FAIL"], "CDAP", "nightly-fail")
+    (run,) = cdap.runs(app="nightly-fail")
+    assert facet["runId"] == run["runid"] and run["status"] == "FAILED"
+    assert datasets(failed["FAIL"], "inputs") == {("gs://emulator-input", "nightly-fail")}
+    assert datasets(failed["FAIL"], "outputs") == {("bigquery", "emulator-project.pipelines.nightly_fail")}
 
 
 # As if apache-airflow-providers-openlineage (and the openlineage client) were not installed: their

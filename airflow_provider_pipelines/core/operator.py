@@ -19,7 +19,7 @@ from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.templating import StructuredTemplates
 from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once, wait_deadline
 from airflow_provider_pipelines.core.watch import WaitOutcome
-from airflow_provider_pipelines.lineage.core import OpenLineageMixin
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

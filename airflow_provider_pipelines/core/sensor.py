@@ -11,7 +11,7 @@ from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.waiting import RunWaiting, read_once
 from airflow_provider_pipelines.core.watch import RunWatcher, Wait
-from airflow_provider_pipelines.lineage.core import OpenLineageMixin
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -3,9 +3,9 @@ OpenLineage for every task of this provider, from a neutral description of the p
 
 A platform says what it knows as :class:`LineageFacts` (its module ``lineage/<platform>.py`` holds a
 :class:`PlatformLineage`); :func:`operator_lineage` turns the facts into the openlineage provider's
-``OperatorLineage``; :class:`OpenLineageMixin` gives every operator and sensor the three methods the
-provider calls. openlineage is imported only inside :func:`operator_lineage` (through ``.facets``), so
-importing an operator costs nothing more, and nothing happens when the provider is not installed.
+``OperatorLineage``. Tasks reach this module only through :mod:`.task` (``OpenLineageMixin``), and only
+once lineage is wanted: openlineage itself is imported only inside :func:`operator_lineage` (through
+``.facets``), and nothing happens when the openlineage provider is not installed.
 """
 
 from __future__ import annotations
@@ -293,101 +293,3 @@ def platform_lineage(platform: str) -> PlatformLineage:
             found = type("GenericLineage", (PlatformLineage,), {"platform": platform})()
         _BY_PLATFORM[key] = found
     return _BY_PLATFORM[key]
-
-
-@dataclass
-class _LineageState:
-    run: dict[str, Any] | None = None
-    found: dict[str, Any] | None = None
-    warned: bool = False
-
-
-class OpenLineageMixin:
-    """
-    The three methods the openlineage provider calls on a task: ``get_openlineage_facets_on_start``
-    (before the run: the pipeline, and the datasets known from the task's arguments),
-    ``..._on_complete`` and ``..._on_failure`` (the run, and what the platform said about it). An error
-    while describing the run is logged once, at warning, and the task goes on.
-
-    Tasks call :meth:`lineage_note` once they know their run (with I/O allowed). The platform's
-    :class:`PlatformLineage` is found from ``hook_class.platform``.
-    """
-
-    hook_class: ClassVar[type[PipelineHook]]
-    log: Any
-    inlets: Any
-    outlets: Any
-
-    @property
-    def _lineage_state(self) -> _LineageState:
-        state = self.__dict__.get("_pipelines_lineage")
-        if state is None:
-            state = _LineageState()
-            self.__dict__["_pipelines_lineage"] = state
-        return state
-
-    def lineage_describer(self) -> PlatformLineage:
-        return platform_lineage(self.hook_class.platform)
-
-    def lineage_run(self) -> Mapping[str, Any] | None:
-        """The run described: the one this task started or watched, else the one it names."""
-        state = self._lineage_state
-        if state.run is not None:
-            return state.run
-        run_ref = getattr(self, "run_ref", None)
-        if callable(run_ref):
-            try:
-                return run_ref()  # type: ignore[no-any-return]
-            except Exception:  # a task whose run is not named (yet): described without a run
-                return None
-        return None
-
-    def lineage_note(self, hook: PipelineHook | None, run: Mapping[str, Any] | None) -> None:
-        """This task's run is ``run``; once per task, ask the platform what it adds (when lineage is on)."""
-        state = self._lineage_state
-        if run is not None:
-            state.run = dict(run)
-        if state.found is not None or hook is None or not lineage_enabled():
-            return
-        state.found = {}
-        try:
-            state.found = self.lineage_describer().gather(self, hook, self.lineage_run())
-        except Exception as exc:
-            self.lineage_warning(exc)
-
-    def lineage_warning(self, exc: BaseException) -> None:
-        state = self._lineage_state
-        if state.warned:
-            return
-        state.warned = True
-        self.log.warning(
-            "OpenLineage: could not describe the %s run of this task (%s: %s); the task goes on without it",
-            self.hook_class.platform,
-            type(exc).__name__,
-            exc,
-        )
-
-    def lineage_facts(self) -> LineageFacts:
-        facts = self.lineage_describer().facts(self, self.lineage_run())
-        return facts.updated(self._lineage_state.found)
-
-    def _openlineage(self) -> Any:
-        if not openlineage_installed():
-            return None
-        try:
-            return operator_lineage(self.lineage_facts(), self.inlets or (), self.outlets or ())
-        except Exception as exc:
-            self.lineage_warning(exc)
-            return None
-
-    def get_openlineage_facets_on_start(self) -> Any:
-        """The pipeline and the datasets known before the run (the author's, the task's arguments)."""
-        return self._openlineage()
-
-    def get_openlineage_facets_on_complete(self, task_instance: Any = None) -> Any:
-        """The run, its pipeline, and the datasets the platform names."""
-        return self._openlineage()
-
-    def get_openlineage_facets_on_failure(self, task_instance: Any = None) -> Any:
-        """As on complete: the run that failed and what it was to read and write."""
-        return self._openlineage()

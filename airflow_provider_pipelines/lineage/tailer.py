@@ -2,40 +2,17 @@
 Tailer lineage: the run, its configuration, environment and account, and the job. Tailer's API
 does not return a configuration's source and destination tables (it launches jobs and reads their
 status), so the datasets are those the author names on the task: ``source_tables`` and
-``destinations``.
+``destinations`` (:class:`~.task.TailerLineageTask`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
-from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.lineage.core import DatasetRef, LineageFacts, PlatformLineage, named_dataset
-
-
-class TailerLineageTask(PipelineTask):
-    """
-    The datasets of a Tailer job, for OpenLineage.
-
-    :param source_tables: the tables the job reads, as ``project.dataset.table``. Templated where the
-        operator lists it.
-    :param destinations: what it writes: tables (``project.dataset.table``, table-to-table) or
-        files (``gs://bucket/path``, table-to-storage). Templated where the operator lists it.
-    """
-
-    def __init__(
-        self,
-        *,
-        source_tables: Sequence[str] | None = None,
-        destinations: Sequence[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.source_tables = source_tables
-        self.destinations = destinations
 
 
 def _refs(names: Any) -> tuple[DatasetRef, ...]:

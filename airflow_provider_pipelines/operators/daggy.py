@@ -19,7 +19,7 @@ from airflow_provider_pipelines.hooks.daggy import (
     DaggyTask,
     tag_with_marker,
 )
-from airflow_provider_pipelines.lineage.core import OpenLineageMixin
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from airflow_provider_pipelines.hooks.flowengine import (
     FlowEngineTask,
     FlowEngineWaitingTask,
 )
-from airflow_provider_pipelines.lineage.core import OpenLineageMixin
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.tailer import JOB_FIELDS, TailerConfigurationTask, TailerHook
-from airflow_provider_pipelines.lineage.tailer import TailerLineageTask
+from airflow_provider_pipelines.lineage.task import TailerLineageTask
 from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
 
 if TYPE_CHECKING:

@@ -385,7 +385,8 @@ def test_operator_modules_do_not_import_openlineage() -> None:
         "import airflow_provider_pipelines.operators.cdap, airflow_provider_pipelines.operators.tailer\n"
         "import airflow_provider_pipelines.operators.daggy, airflow_provider_pipelines.operators.enos\n"
         "import airflow_provider_pipelines.operators.flowengine, airflow_provider_pipelines.sensors.cdap\n"
-        "print(sorted(m for m in sys.modules if 'lineage' in m))\n"
+        "ours = [m for m in sys.modules if m.startswith('airflow_provider_pipelines.lineage')]\n"
+        "print(sorted(m for m in sys.modules if 'openlineage' in m) + ours)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     # Airflow itself reads every installed provider's get_provider_info; of ours, only the mixins.

@@ -19,6 +19,7 @@ from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.templating import StructuredTemplates
 from airflow_provider_pipelines.core.waiting import RunWaiting, poll_until_done, read_once, wait_deadline
 from airflow_provider_pipelines.core.watch import WaitOutcome
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -37,7 +38,7 @@ def try_number(context: Context) -> int:
     return int(getattr(context["ti"], "try_number", 1) or 1)
 
 
-class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
+class PipelineRunOperator(OpenLineageMixin, StructuredTemplates, RunWaiting, PipelineTask):
     """
     Base operator: starts one run and, optionally, waits for it to end.
 
@@ -133,6 +134,7 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
         hook = self.hook
         self.persist_links(hook, context)
         run = self.obtain_run(hook, context, task_marker(context))
+        self.lineage_note(hook, run)
         return self.wait_on(hook, context, run, executing_since)
 
     def wait_on(self, hook: PipelineHook, context: Context, run: RunRef, executing_since: float) -> Any:
@@ -174,6 +176,8 @@ class PipelineRunOperator(StructuredTemplates, RunWaiting, PipelineTask):
         return self.finish(context, outcome_from_event(self.hook.platform, event, expected))
 
     def finish(self, context: Context, outcome: WaitOutcome) -> Any:
+        # After a deferral this may be a new process: the run comes back with the outcome.
+        self.lineage_note(self.hook, outcome.run)
         kept = keeps_run(
             outcome.kind,
             outcome.details.get("http_status"),

@@ -11,12 +11,13 @@ from airflow_provider_pipelines.core.outcome import conclude, outcome_from_event
 from airflow_provider_pipelines.core.task import PipelineTask
 from airflow_provider_pipelines.core.waiting import RunWaiting, read_once
 from airflow_provider_pipelines.core.watch import RunWatcher, Wait
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class PipelineRunSensor(RunWaiting, PipelineTask, BaseSensorOperator):
+class PipelineRunSensor(OpenLineageMixin, RunWaiting, PipelineTask, BaseSensorOperator):
     """
     Waits until a run reaches a terminal state; fails the task when it ends in failure.
 
@@ -70,6 +71,7 @@ class PipelineRunSensor(RunWaiting, PipelineTask, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         self.persist_links(self.hook, context)
+        self.lineage_note(self.hook, None)
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):
@@ -83,6 +85,7 @@ class PipelineRunSensor(RunWaiting, PipelineTask, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         outcome = outcome_from_event(self.hook.platform, event, self.run_ref().get("run_id"))
+        self.lineage_note(self.hook, outcome.run)
         if outcome.kind == "timeout":
             try:
                 from airflow.sdk.exceptions import AirflowSensorTimeout

@@ -353,6 +353,7 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
             Route("POST", PROGRAM_PATH + "/stop", api(self._stop_program), "stop_program", True),
             Route("POST", PROGRAM_PATH + "/start", api(self._start_program), "start_program", True),
             *self._app_routes(api),
+            Route("GET", "/v3/namespaces/{ns}/apps/{app}", api(self._get_app_detail), "get_app_detail"),
         ]
 
     def middlewares(self) -> list[Middleware]:
@@ -780,6 +781,27 @@ class CdapEmulator(Emulator[CdapEmulatorConfig]):
             names = sorted(app for (space, app) in self._deployed if space == ns)
         return f"Pipelines of namespace {ns}", names or ["No pipelines deployed."]
 
+    # ----- application detail (the deployed pipeline and its config; read for lineage) -----
+
+    async def _get_app_detail(self, request: web.Request) -> Any:
+        ns, app = request.match_info["ns"], request.match_info["app"]
+        self._require_namespace(ns)
+        with self._lock:
+            behaviour = self._pipelines.get((ns, app), PipelineBehaviour())
+            if not self._exists(ns, app, behaviour):
+                raise _BadRequest(404, f"Application '{app}' was not found.")
+            kind = self._program_of(ns, app, behaviour) or BATCH
+            deployed = self._deployed.get((ns, app))
+        detail = app_detail(app, kind)
+        if deployed is not None:  # what was deployed, rather than the built-in example's stages
+            detail.update(
+                appVersion=deployed.versions[-1],
+                description=deployed.description,
+                configuration=json.dumps(deployed.config),
+                artifact=dict(deployed.artifact),
+            )
+        return detail
+
     # ----- control routes -----
 
     async def _put_pipeline(self, request: web.Request) -> web.Response:
@@ -834,6 +856,128 @@ def _parse_batch(raw: bytes) -> list[dict[str, Any]]:
             if not isinstance(item.get(key), str) or not item[key]:
                 raise _BadRequest(400, f"'{key}' must be specified.")
     return body
+
+
+# ----- the deployed pipelines' configs (application detail) -----
+
+# What the example DAG's pipelines read and write, as Data Fusion's plugins name it; macros such as
+# ${input.path} are resolved from the run's runtime arguments by whoever reads the config.
+EXAMPLE_STAGES: dict[str, list[dict[str, Any]]] = {
+    "daily-sales": [
+        {
+            "name": "Sales files",
+            "plugin": {
+                "name": "GCSFile",
+                "type": "batchsource",
+                "properties": {"referenceName": "sales_files", "path": "${input.path}", "format": "csv"},
+            },
+        },
+        {"name": "Wrangler", "plugin": {"name": "Wrangler", "type": "transform", "properties": {}}},
+        {
+            "name": "Sales table",
+            "plugin": {
+                "name": "BigQueryTable",
+                "type": "batchsink",
+                "properties": {
+                    "referenceName": "sales",
+                    "project": "example-project",
+                    "dataset": "sales",
+                    "table": "${output.table}",
+                },
+            },
+        },
+    ],
+    "inventory-sync": [
+        {
+            "name": "Inventory",
+            "plugin": {
+                "name": "Database",
+                "type": "batchsource",
+                "properties": {
+                    "referenceName": "inventory",
+                    "connectionString": "jdbc:postgresql://inventory-db:5432/shop",
+                    "tableName": "public.inventory",
+                    "importQuery": "SELECT * FROM inventory",
+                },
+            },
+        },
+        {
+            "name": "Inventory table",
+            "plugin": {
+                "name": "BigQueryTable",
+                "type": "batchsink",
+                "properties": {"project": "example-project", "dataset": "warehouse", "table": "inventory"},
+            },
+        },
+    ],
+    "orders-export": [
+        {
+            "name": "Orders",
+            "plugin": {
+                "name": "BigQueryTable",
+                "type": "batchsource",
+                "properties": {"project": "example-project", "dataset": "sales", "table": "orders"},
+            },
+        },
+        {
+            "name": "Export",
+            "plugin": {
+                "name": "GCS",
+                "type": "batchsink",
+                "properties": {"path": "gs://example-exports/orders", "format": "json"},
+            },
+        },
+    ],
+}
+
+
+def pipeline_stages(app: str) -> list[dict[str, Any]]:
+    """A pipeline's stages: the examples' own; any other pipeline reads GCS and writes BigQuery."""
+    if app in EXAMPLE_STAGES:
+        return copy.deepcopy(EXAMPLE_STAGES[app])
+    table = app.replace("-", "_")
+    return [
+        {
+            "name": "Input",
+            "plugin": {
+                "name": "GCSFile",
+                "type": "batchsource",
+                "properties": {"path": f"gs://emulator-input/{app}/"},
+            },
+        },
+        {
+            "name": "Output",
+            "plugin": {
+                "name": "BigQueryTable",
+                "type": "batchsink",
+                "properties": {"project": "emulator-project", "dataset": "pipelines", "table": table},
+            },
+        },
+    ]
+
+
+def app_detail(app: str, kind: ProgramKind) -> dict[str, Any]:
+    """CDAP's application detail: the pipeline config travels as a JSON string in ``configuration``
+    (an app named ``*badconfig*`` has a configuration that is not JSON)."""
+    from itertools import pairwise
+
+    artifact = "cdap-data-pipeline" if kind is BATCH else "cdap-data-streams"
+    stages = pipeline_stages(app)
+    config = {
+        "stages": stages,
+        "connections": [{"from": a["name"], "to": b["name"]} for a, b in pairwise(stages)],
+        "engine": "spark",
+    }
+    return {
+        "name": app,
+        "appVersion": "-SNAPSHOT",
+        "description": "Data Pipeline Application",
+        "configuration": "{not json" if "badconfig" in app else json.dumps(config),
+        "datasets": [],
+        "programs": [{"type": kind.program_type, "app": app, "name": kind.program_id}],
+        "plugins": [],
+        "artifact": {"name": artifact, "version": "6.10.1", "scope": "SYSTEM"},
+    }
 
 
 create_cdap_app = CdapEmulator.new_app

@@ -550,6 +550,19 @@ class CdapHook(PipelineHook, connection=CDAP_CONNECTION):
                 return self.run_ref(name, run_id, namespace, pipeline_type)
         return None
 
+    # -- the deployed pipeline (application detail): what lineage reads -----------------------------
+
+    def get_pipeline_plan(self, pipeline_name: str, namespace: str = "default") -> Plan[dict[str, Any]]:
+        """
+        The deployed pipeline (``GET /v3/namespaces/{ns}/apps/{pipeline}``): CDAP's application detail,
+        whose ``configuration`` is the pipeline's config (stages, plugins, connections) as a JSON string.
+        """
+        path = url_path("v3", "namespaces", namespace, "apps", pipeline_name)
+        reply = yield ApiCall("get pipeline", "GET", path)
+        return reply_mapping(self.platform, "get pipeline", reply)
+
+    get_pipeline = endpoint(get_pipeline_plan)
+
 
 def runtime_args_of(record: Mapping[str, Any]) -> dict[str, Any]:
     """A run record's runtime arguments, which CDAP stores as a JSON string inside ``properties``."""

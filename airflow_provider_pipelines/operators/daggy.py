@@ -19,6 +19,7 @@ from airflow_provider_pipelines.hooks.daggy import (
     DaggyTask,
     tag_with_marker,
 )
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 from airflow_provider_pipelines.triggers.daggy import DaggyRunTrigger
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class DaggyRequeueTaskOperator(_DaggyRequeueOperator):
             self.log.info("Task %s of Daggy run %s is %s: not re-queued", self.task_name, self.run_id, state)
 
 
-class DaggyKillRunOperator(DaggyRunTask):
+class DaggyKillRunOperator(OpenLineageMixin, DaggyRunTask):
     """
     Kill a Daggy run (``DELETE /v1/dagrun/{run_id}``).
 
@@ -205,7 +206,7 @@ class DaggyKillRunOperator(DaggyRunTask):
         return int(self.run_id)
 
 
-class DaggyKillTaskOperator(DaggyRunTask):
+class DaggyKillTaskOperator(OpenLineageMixin, DaggyRunTask):
     """
     Kill one task of a Daggy run (``DELETE /v1/dagrun/{run_id}/task/{task_name}``).
 

@@ -10,6 +10,7 @@ from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.enos import CANNOT_START, EnosHook, EnosPipelineTask, EnosTask
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 from airflow_provider_pipelines.triggers.enos import EnosFlowInstanceTrigger, EnosStreamingPipelineTrigger
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class EnosStopStreamingPipelineOperator(EnosPipelineTask, PipelineRunOperator):
         return None
 
 
-class EnosPauseStreamingPipelineOperator(EnosPipelineTask):
+class EnosPauseStreamingPipelineOperator(OpenLineageMixin, EnosPipelineTask):
     """
     Pause a running EnOS stream processing pipeline.
 

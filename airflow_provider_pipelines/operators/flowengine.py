@@ -18,6 +18,7 @@ from airflow_provider_pipelines.hooks.flowengine import (
     FlowEngineTask,
     FlowEngineWaitingTask,
 )
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 from airflow_provider_pipelines.triggers.flowengine import FlowEnginePipelineRunTrigger
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class _FlowEngineOperator(StructuredTemplates, FlowEngineTask):
         return FlowEngineHook(flowengine_conn_id=self.flowengine_conn_id)
 
 
-class FlowEngineStopRunOperator(_FlowEngineOperator):
+class FlowEngineStopRunOperator(OpenLineageMixin, _FlowEngineOperator):
     """
     Stop a FlowEngine run (``DELETE .../{run_id}/stopHistory``).
 

@@ -9,13 +9,14 @@ from airflow_provider_pipelines.core.hook import PipelineHook, RunRef
 from airflow_provider_pipelines.core.operator import PipelineRunOperator
 from airflow_provider_pipelines.core.start import Attempt
 from airflow_provider_pipelines.hooks.tailer import JOB_FIELDS, TailerConfigurationTask, TailerHook
+from airflow_provider_pipelines.lineage.task import TailerLineageTask
 from airflow_provider_pipelines.triggers.tailer import TailerJobRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class TailerLaunchJobOperator(TailerConfigurationTask, PipelineRunOperator):
+class TailerLaunchJobOperator(TailerLineageTask, TailerConfigurationTask, PipelineRunOperator):
     """
     Launch a Tailer job (table-to-table or table-to-storage) and wait for its run to end.
 
@@ -35,6 +36,10 @@ class TailerLaunchJobOperator(TailerConfigurationTask, PipelineRunOperator):
     :param job_id: the job to launch; default ``gbq-to-gbq|<configuration_id>`` (table-to-table) or
         ``gbq-to-gcs|<configuration_id>`` (table-to-storage, inferred). Templated.
     :param tailer_conn_id: the Tailer connection (default ``tailer_default``).
+    :param source_tables: for OpenLineage, the tables the job reads (``project.dataset.table``), since
+        Tailer's API does not say. Templated.
+    :param destinations: for OpenLineage, what the job writes: tables (``project.dataset.table``) or
+        files (``gs://bucket/path``). Templated.
 
     Plus the waiting parameters of every operator of this provider (``wait_for_completion``,
     ``deferrable``, ``poll_interval``, ``timeout``, ``success_states``, ``failure_states``,
@@ -42,7 +47,13 @@ class TailerLaunchJobOperator(TailerConfigurationTask, PipelineRunOperator):
     read as "not recorded yet", default 60 s).
     """
 
-    template_fields: Sequence[str] = (*JOB_FIELDS, "execution_date", "job_id")
+    template_fields: Sequence[str] = (
+        *JOB_FIELDS,
+        "execution_date",
+        "job_id",
+        "source_tables",
+        "destinations",
+    )
     trigger_class = TailerJobRunTrigger
 
     def __init__(

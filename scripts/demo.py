@@ -1,6 +1,7 @@
 """
-``make demo``: start the emulators, run every example DAG (or those named:
-``scripts/demo.py example_cdap``) end to end with ``dag.test()``, print each task's final state, stop the emulators. Exits non-zero when a task did not succeed.
+``make demo``: start the emulators, run every example DAG end to end with ``dag.test()`` (or only
+those named: ``scripts/demo.py example_cdap``), print each task's final state, stop the emulators.
+Exits non-zero when a task did not succeed.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from airflow_provider_pipelines.hooks.cdap import (
     push_links,
     runtime_arg_text,
 )
+from airflow_provider_pipelines.lineage.task import OpenLineageMixin
 from airflow_provider_pipelines.links.cdap import CdapPipelineLink, CdapPipelinesListLink
 from airflow_provider_pipelines.triggers.cdap import CdapPipelineRunTrigger
 
@@ -98,7 +99,7 @@ class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
         )
 
 
-class CdapStopPipelineOperator(CdapPipelineRunTask):
+class CdapStopPipelineOperator(OpenLineageMixin, CdapPipelineRunTask):
     """
     Stop one run of a CDAP / Cloud Data Fusion pipeline (the run-level stop: only that run).
 

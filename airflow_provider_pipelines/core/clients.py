@@ -175,11 +175,10 @@ class AsyncApiClient(ClientBase):
             raise RuntimeError("AsyncApiClient must be used inside 'async with'")
         url, request = self._prepared(call)
         auth = self.auth
+        # Auth's own aheaders only calls headers: called directly, a poll awaits one coroutine less.
+        sync_auth = type(auth).aheaders is Auth.aheaders
         for refreshed in (False, True):
-            # Auth's own aheaders only calls headers: called directly, a poll awaits one coroutine less.
-            auth_headers = (
-                auth.headers(request) if type(auth).aheaders is Auth.aheaders else await auth.aheaders(request)
-            )
+            auth_headers = auth.headers(request) if sync_auth else await auth.aheaders(request)
             headers = self.request_headers(call, auth_headers)
             try:
                 async with self._session.request(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_pipelines.core.auth import OutgoingRequest
+from airflow_provider_pipelines.core.auth import Auth, OutgoingRequest
 from airflow_provider_pipelines.core.client_base import ClientBase
 from airflow_provider_pipelines.core.errors import PipelineApiError
 from airflow_provider_pipelines.core.plans import ApiCall
@@ -174,8 +174,12 @@ class AsyncApiClient(ClientBase):
         if self._session is None:
             raise RuntimeError("AsyncApiClient must be used inside 'async with'")
         url, request = self._prepared(call)
+        auth = self.auth
+        # Auth's own aheaders only calls headers: called directly, a poll awaits one coroutine less.
+        sync_auth = type(auth).aheaders is Auth.aheaders
         for refreshed in (False, True):
-            headers = self.request_headers(call, await self.auth.aheaders(request))
+            auth_headers = auth.headers(request) if sync_auth else await auth.aheaders(request)
+            headers = self.request_headers(call, auth_headers)
             try:
                 async with self._session.request(
                     call.method,

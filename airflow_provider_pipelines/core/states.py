@@ -47,6 +47,8 @@ class StateMap:
         failure_states: Iterable[str] | None = None,
     ) -> RunState:
         key = str(raw).upper() if raw is not None else ""
+        if success_states is None and failure_states is None:  # the platform's own reading: every poll
+            return self.states.get(key, RunState.UNKNOWN)
         if success_states is not None and key in {s.upper() for s in success_states}:
             return RunState.SUCCESS
         if failure_states is not None and key in {s.upper() for s in failure_states}:
@@ -72,6 +74,21 @@ class RunStatus:
     details: Mapping[str, Any] = field(default_factory=dict)
     progress: str | None = None
 
+    def __init__(
+        self,
+        raw_state: str,
+        state: RunState,
+        details: Mapping[str, Any] | None = None,
+        progress: str | None = None,
+    ) -> None:
+        # The generated __init__ of a frozen dataclass sets each field through object.__setattr__; a
+        # trigger makes one of these per poll. details omitted (or None) is a new empty dict, as before.
+        fields = self.__dict__
+        fields["raw_state"] = raw_state
+        fields["state"] = state
+        fields["details"] = {} if details is None else details
+        fields["progress"] = progress
+
     @property
     def terminal(self) -> bool:
         return self.state.terminal
@@ -83,9 +100,11 @@ class RunStatus:
         reply may hold megabytes where a state was due), and numbers JSON cannot carry (NaN,
         Infinity) made null. Itself when nothing had to change.
         """
-        secrets = [secret for secret in secrets if len(secret) >= 4]  # what redact() replaces
+        # What redact() replaces.
+        secrets = [secret for secret in secrets if len(secret) >= 4] if secrets else []
         # Every poll passes through here: look before copying, as nearly every status is fit already.
-        fit = not _unfit(self.raw_state, secrets) and not _unfit(self.details, secrets)
+        details = self.details
+        fit = not _unfit(self.raw_state, secrets) and (not details or not _unfit(details, secrets))
         if fit and (self.progress is None or not _unfit(self.progress, secrets)):
             return self
         progress = _clean(self.progress, secrets) if self.progress is not None else None
@@ -95,6 +114,10 @@ class RunStatus:
 
 def _unfit(value: Any, secrets: list[str]) -> bool:
     """Whether a value read from a reply needs :func:`_clean` (loops, not generators: it runs per poll)."""
+    kind = type(value)
+    # Numbers and null first, a dict before the Mapping ABC: per poll, the ABC checks cost the most here.
+    if kind is int or kind is bool or value is None:
+        return False
     if isinstance(value, str):
         if len(value) > MAX_MESSAGE:
             return True
@@ -104,7 +127,7 @@ def _unfit(value: Any, secrets: list[str]) -> bool:
         return False
     if isinstance(value, float):
         return not math.isfinite(value)
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         for key, item in value.items():  # noqa: SIM110
             if _unfit(key, secrets) or _unfit(item, secrets):
                 return True

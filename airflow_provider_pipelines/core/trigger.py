@@ -150,12 +150,13 @@ class PipelineRunTrigger(BaseTrigger):
 
     async def _watch(self, watcher: RunWatcher) -> WaitOutcome:
         sleep = watcher.first_sleep
-        async with self.hook.async_client() as client:
+        hook, run_ref = self.hook, self.run_ref
+        async with hook.async_client() as client:
             while True:
                 outcome = watcher.expired()
                 if outcome is None:
                     try:
-                        status = await self.hook.aget_run_status(self.run_ref, client)
+                        status = await hook.aget_run_status(run_ref, client)
                     except PipelineApiError as exc:
                         outcome = watcher.observe_error(exc)
                     else:

@@ -46,10 +46,19 @@ def url_path(*segments: object) -> str:
     proxy or server that normalises dot segments would take it for "here" or "the parent". An empty
     segment is refused: it would address the collection above it.
     """
+    try:
+        return _cached_path(*segments)
+    except TypeError:  # an unhashable segment: encoded as its text, and not kept
+        return _encoded_path(tuple(map(str, segments)))
+
+
+# A trigger builds the same path on every poll: kept by the segments as given, so that a hit does
+# not even convert them. typed: 1, 1.0 and True are equal keys, but not the same segment.
+@functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
+def _cached_path(*segments: object) -> str:
     return _encoded_path(tuple(map(str, segments)))
 
 
-@process_cache
 def _encoded_path(segments: tuple[str, ...]) -> str:
     parts = []
     for text in segments:

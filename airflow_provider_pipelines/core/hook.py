@@ -77,8 +77,10 @@ class PipelineHook(BaseHook):
         return cls.connection_form.widgets()
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        """``conn_id`` (positional), or by the platform's own name (``daggy_conn_id=...``)."""
+        named = kwargs.pop(self.conn_name_attr, None) if self.conn_name_attr != "conn_id" else None
         super().__init__(**kwargs)
-        self.conn_id = conn_id or self.default_conn_name
+        self.conn_id = conn_id or named or self.default_conn_name
         self._client: SyncApiClient | None = None
 
     def __repr__(self) -> str:

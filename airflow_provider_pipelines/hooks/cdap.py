@@ -588,6 +588,18 @@ def push_links(hook: CdapHook, context: Context, namespace: str, pipeline_name: 
 # -- what CDAP tasks act on: declared once for the start and stop operators and the sensor ------------
 
 
+INSTANCE_PARAMS_DOC = """\
+:param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
+    Data Fusion instance's project (default: the Google Cloud connection's). Templated.
+:param location: the instance's region, e.g. ``us-central1``. Templated.
+:param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
+    Fusion API, and links open its ``serviceEndpoint``. Templated.
+:param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
+:param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
+    (honoured in the triggerer too). Templated."""
+"""The parameters addressing a Cloud Data Fusion instance, in every CDAP task's docstring."""
+
+
 class CdapTask(PipelineTask):
     """
     A task on a CDAP instance: its ``namespace`` and how it is reached: ``cdap_conn_id``, or a Cloud
@@ -597,6 +609,17 @@ class CdapTask(PipelineTask):
     """
 
     hook_class: ClassVar[type[PipelineHook]] = CdapHook
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's docstring naming ``cdap_conn_id`` gets the instance parameters after it, so
+        they are described here only."""
+        super().__init_subclass__(**kwargs)
+        doc = cls.__dict__.get("__doc__") or ""
+        line = next((ln for ln in doc.splitlines() if ln.strip().startswith(":param cdap_conn_id:")), None)
+        if line is not None and ":param project_id:" not in doc:
+            indent = line[: len(line) - len(line.lstrip())]
+            extra = "".join(f"\n{indent}{ln}" if ln else "\n" for ln in INSTANCE_PARAMS_DOC.splitlines())
+            cls.__doc__ = doc.replace(line, line + extra, 1)
 
     def __init__(
         self,

@@ -94,9 +94,6 @@ class DaggyHook(PipelineHook, connection=DAGGY_CONNECTION):
     start_check = "Daggy's list of runs (GET /v1/dagruns?all=1)"
     credential_fields = "the headers extra (what the proxy in front of daggyd expects)"
 
-    def __init__(self, daggy_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id=daggy_conn_id or kwargs.pop("conn_id", None), **kwargs)
-
     def settings_from_connection(self, conn: Connection) -> HttpSettings:
         return HttpSettings.from_connection(
             conn.host,

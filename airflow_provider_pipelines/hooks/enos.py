@@ -165,9 +165,6 @@ class EnosHook(PipelineHook, connection=ENOS_CONNECTION):
     start_check = "the pipeline list or the flow's instances in the EnOS console"
     credential_fields = "the login (the app key) and the password (the app secret)"
 
-    def __init__(self, enos_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id=enos_conn_id or kwargs.pop("conn_id", None), **kwargs)
-
     def options_from_connection(self, conn: Connection) -> dict[str, Any]:
         extras = conn.extra_dejson
         if not extras.get("org_id"):

@@ -101,8 +101,8 @@ class FlowEngineHook(PipelineHook, connection=FLOWENGINE_CONNECTION):
     start_check = "the pipeline's run history in FlowEngine (historyList)"
     credential_fields = "the user_id extra (sent as X-FlowEngine-UserId) and the headers extra"
 
-    def __init__(self, flowengine_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id=flowengine_conn_id or kwargs.pop("conn_id", None), **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._engine: Engine | None = None
 
     def options_from_connection(self, conn: Connection) -> dict[str, Any]:

@@ -137,9 +137,6 @@ class TailerHook(PipelineHook, connection=TAILER_CONNECTION):
     default_url = TAILER_API_URL
     can_cancel = False
 
-    def __init__(self, tailer_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(conn_id=tailer_conn_id or kwargs.pop("conn_id", None), **kwargs)
-
     def auth_from_connection(self, conn: Connection) -> Auth:
         extras = conn.extra_dejson
         refresh_token = extras.get("refresh_token")

@@ -48,14 +48,6 @@ class CdapStartPipelineOperator(CdapPipelineTask, PipelineRunOperator):
         For streaming pipelines the default success state is RUNNING: the task succeeds once the
         pipeline runs.
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
-    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
-        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
-    :param location: the instance's region, e.g. ``us-central1``. Templated.
-    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
-        Fusion API, and links open its ``serviceEndpoint``. Templated.
-    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
-    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
-        (honoured in the triggerer too). Templated.
     :param wait_for_completion: wait for the run to end (default True).
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param poll_interval: seconds between status reads (default 10).
@@ -108,14 +100,6 @@ class CdapStopPipelineOperator(OpenLineageMixin, CdapPipelineRunTask):
     :param namespace: the CDAP namespace. Templated.
     :param pipeline_type: ``batch`` or ``streaming``.
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
-    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
-        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
-    :param location: the instance's region, e.g. ``us-central1``. Templated.
-    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
-        Fusion API, and links open its ``serviceEndpoint``. Templated.
-    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
-    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
-        (honoured in the triggerer too). Templated.
     """
 
     template_fields: Sequence[str] = ("pipeline_name", "run_id", "namespace", *INSTANCE_FIELDS)
@@ -151,14 +135,6 @@ class CdapCreatePipelineOperator(StructuredTemplates, CdapTask):
     :param replace: replace a pipeline that already has this name (default False: such a pipeline fails
         the task, naming it, and is left as it is).
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
-    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
-        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
-    :param location: the instance's region, e.g. ``us-central1``. Templated.
-    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
-        Fusion API, and links open its ``serviceEndpoint``. Templated.
-    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
-    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
-        (honoured in the triggerer too). Templated.
     """
 
     template_fields: Sequence[str] = ("pipeline_name", "pipeline", "namespace", *INSTANCE_FIELDS)
@@ -208,14 +184,6 @@ class CdapDeletePipelineOperator(CdapTask):
     :param missing_ok: succeed when there is no such pipeline (default False: fail, naming it).
     :param conflict_timeout: seconds to keep trying while the pipeline is in use (default 300).
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
-    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
-        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
-    :param location: the instance's region, e.g. ``us-central1``. Templated.
-    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
-        Fusion API, and links open its ``serviceEndpoint``. Templated.
-    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
-    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
-        (honoured in the triggerer too). Templated.
     """
 
     template_fields: Sequence[str] = ("pipeline_name", "version", "namespace", *INSTANCE_FIELDS)
@@ -266,14 +234,6 @@ class CdapListPipelinesOperator(CdapTask):
         ``cdap-data-streams`` for streaming): a name, a list, or comma-separated names. Templated.
     :param artifact_version: only pipelines of this artifact version. Templated.
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
-    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
-        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
-    :param location: the instance's region, e.g. ``us-central1``. Templated.
-    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
-        Fusion API, and links open its ``serviceEndpoint``. Templated.
-    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
-    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
-        (honoured in the triggerer too). Templated.
     """
 
     template_fields: Sequence[str] = ("namespace", "artifact_name", "artifact_version", *INSTANCE_FIELDS)

@@ -19,14 +19,6 @@ class CdapPipelineRunSensor(CdapPipelineRunTask, PipelineRunSensor):
     :param namespace: the CDAP namespace. Templated.
     :param pipeline_type: ``batch`` or ``streaming`` (for streaming, success is RUNNING by default).
     :param cdap_conn_id: the CDAP connection (default ``cdap_default``).
-    :param project_id: with ``location`` and ``instance_name``, instead of ``cdap_conn_id``: the Cloud
-        Data Fusion instance's project (default: the Google Cloud connection's). Templated.
-    :param location: the instance's region, e.g. ``us-central1``. Templated.
-    :param instance_name: the Data Fusion instance; its ``apiEndpoint`` is read once through the Data
-        Fusion API, and links open its ``serviceEndpoint``. Templated.
-    :param gcp_conn_id: the Google Cloud connection signing the calls (default ``google_cloud_default``).
-    :param impersonation_chain: a service account to act as, or a delegation chain ``[a, b, c]``
-        (honoured in the triggerer too). Templated.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param success_states: CDAP statuses that count as success.
     :param failure_states: CDAP statuses that count as failure besides FAILED, KILLED, REJECTED.

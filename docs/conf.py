@@ -56,7 +56,7 @@ html_static_path: list[str] = []
 nitpick_ignore_regex = [
     (
         r"py:(class|meth|func|data)",
-        r"(.*\.)?(PipelineRunTrigger|PipelineApiError|HISTORY_PAGE_SIZE|HISTORY_PAGES)",
+        r"(.*\.)?(PipelineRunTrigger|PipelineApiError|PipelineRunTimeout|HISTORY_PAGE_SIZE|HISTORY_PAGES)",
     ),
     (r"py:meth", r"(Cdap|Daggy|Tailer|FlowEngine|Enos)Hook\.\w+"),
     (r"py:func", r"airflow_provider_pipelines\.hooks\.tailer\.api_configuration_id"),

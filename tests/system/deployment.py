@@ -185,9 +185,23 @@ def connection_env(connections: Mapping[str, Mapping[str, Any]]) -> dict[str, st
 
 
 class Deployment:
-    """Emulators + Airflow (PostgreSQL, api-server, scheduler, dag-processor, triggerer)."""
+    """Emulators + Airflow (PostgreSQL, api-server, scheduler, dag-processor, triggerers; with
+    ``CeleryExecutor`` also Redis and Celery workers).
 
-    def __init__(self, parallelism: int = 8, include_examples: bool = True) -> None:
+    :param executor: ``LocalExecutor`` or ``CeleryExecutor``.
+    :param workers: Celery workers (with ``CeleryExecutor``).
+    :param triggerers: triggerer processes.
+    """
+
+    def __init__(
+        self,
+        parallelism: int = 8,
+        include_examples: bool = True,
+        executor: str = "LocalExecutor",
+        workers: int = 2,
+        triggerers: int = 1,
+    ) -> None:
+        self.executor = executor
         self.dags = Path(tempfile.mkdtemp(prefix="pipelines-system-dags-"))
         sources = [*sorted(SYSTEM_DAGS.glob("*.py"))]
         if include_examples:
@@ -195,7 +209,14 @@ class Deployment:
         for source in sources:
             shutil.copy(source, self.dags / source.name)
         self.emulators = Emulators.start()
-        self.stack = AirflowStack(self.dags, connection_env(self.emulators.connections()), parallelism)
+        self.stack = AirflowStack(
+            self.dags,
+            connection_env(self.emulators.connections()),
+            parallelism,
+            executor=executor,
+            workers=workers,
+            triggerers=triggerers,
+        )
 
     def start(self) -> None:
         self.stack.start()

@@ -35,6 +35,9 @@ from tests.system.postgres import PostgresServer
 from tests.system.redis import RedisServer
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+# The checkout under test: its provider is what every Airflow process imports, whichever checkout the
+# environment's editable install points at.
+CHECKOUT = Path(__file__).resolve().parents[2]
 TERMINAL_RUN_STATES = {"success", "failed"}
 
 
@@ -118,6 +121,7 @@ class AirflowStack:
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
         return {
             **keep,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT), keep.get("PYTHONPATH")])),
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -128,6 +132,8 @@ class AirflowStack:
             "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT": "1000",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            # The connection form's "Test" button (off by default), for the browser test.
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api}/execution/",
             "AIRFLOW__CORE__FERNET_KEY": self._secret("fernet_key"),
             "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret"),

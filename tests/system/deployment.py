@@ -80,7 +80,10 @@ class Emulators:
     def connections(self) -> dict[str, dict[str, Any]]:
         """Each platform's default connection, with the deployment's credentials."""
         urls = {name: handle.url for name, handle in self.handles.items()}
-        cdap = emulator_connection("cdap", urls["cdap"], auth_type="bearer", **FAST_RETRIES)
+        # The emulator serves the UI pages the task links open, where it serves the API.
+        cdap = emulator_connection(
+            "cdap", urls["cdap"], auth_type="bearer", ui_url=urls["cdap"], **FAST_RETRIES
+        )
         cdap["password"] = SECRETS["cdap_token"]
         enos = emulator_connection("enos", urls["enos"], **FAST_RETRIES)
         enos["password"] = SECRETS["enos_app_secret"]

@@ -184,6 +184,7 @@ def test_airflow_environment(common: dict[str, Any]) -> None:
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "true"
     assert env["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] == "true"
+    assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"]
 

@@ -306,6 +306,12 @@ class AirflowStack:
             parts += ["--- scheduler", *verdicts[-lines:]]
         return f"{dag_id}.{task_id}:\n" + "\n".join(parts)
 
+    def cli(self, *args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+        """``airflow <args>`` as any component of the deployment would run it (its settings, its DB)."""
+        return subprocess.run(
+            [AIRFLOW, *args], env=self.environment(), capture_output=True, text=True, timeout=timeout
+        )
+
     # -- REST API ----------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:

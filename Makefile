@@ -10,7 +10,11 @@ BENCH := $(VENV)/bench
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
+<<<<<<< HEAD
 .PHONY: demo test lint docs test-af3 test-af2 system-test reliability bench postgres envs locks emulators clean
+=======
+.PHONY: demo test lint test-af3 test-af2 system-test reliability bench postgres redis chromium envs locks emulators clean
+>>>>>>> r19-dist
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py
@@ -35,9 +39,10 @@ test-af3: $(AF3)/.installed
 test-af2: $(AF2)/.installed
 	$(AF2)/bin/python -m pytest $(PYTEST_ARGS)
 
-# A real Airflow 3 (api-server, scheduler, dag-processor, triggerer, LocalExecutor) on PostgreSQL,
-# started and torn down by the tests; the example DAGs triggered through the REST API.
-system-test: $(AF3)/.installed postgres
+# A real Airflow 3 on PostgreSQL, started and torn down by the tests, twice: LocalExecutor with one
+# triggerer, then CeleryExecutor (Redis, two Celery workers) with two triggerers; the example DAGs
+# triggered through the REST API, and the UI (connection forms, extra links) driven in headless Chromium.
+system-test: $(AF3)/.installed postgres redis chromium
 	$(AF3)/bin/python -m pytest tests/system -m live $(PYTEST_ARGS)
 
 # The reliability scenarios (docs/RELIABILITY.md): faults, restarts, kills, hostile input; one table.
@@ -49,13 +54,23 @@ reliability: $(AF3)/.installed postgres
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python -m benchmarks.run $(BENCH_ARGS)
 
+# Debian packages the system tests need, installed when missing (sudo unless root).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL = echo "Installing Debian's $(1)"; $(SUDO) apt-get update -qq && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null
+
 # Debian's PostgreSQL server, for the system tests (the harness starts its own on loopback).
 postgres:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-		echo "Installing Debian's postgresql package"; \
-		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-		$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(call APT_INSTALL,postgresql); }
+
+# Debian's Redis server, the Celery broker of the system tests (the harness starts its own on loopback).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { $(call APT_INSTALL,redis-server); }
+
+# Debian's Chromium and its WebDriver, for the system tests' browser test (headless).
+chromium:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || \
+		{ $(call APT_INSTALL,chromium chromium-driver); }
 
 envs: $(AF3)/.installed $(AF2)/.installed
 

@@ -151,10 +151,15 @@ CDAP_BASE = _declare(
     "cdap",
     "CDAP / Cloud Data Fusion",
     (
-        ConnField("auth_type", "Auth type", description="none, bearer or google (inferred when empty)"),
+        ConnField(
+            "auth_type",
+            "Authentication",
+            description="Empty: a bearer token if one is set, Google if a key is, else none",
+            choices=("none", "bearer", "google"),
+        ),
         ConnField("keyfile_dict", "Service-account key (JSON)", "password", "Google auth: the key's JSON"),
         ConnField("key_path", "Service-account key path", description="Google auth: a key file on workers"),
-        ConnField("ui_url", "UI URL", description="Base URL of the CDAP / Data Fusion UI, for task links"),
+        ConnField("ui_url", "UI URL", description="The CDAP / Data Fusion UI's address, for task links"),
     ),
     "CdapHook",
     ("CdapPipelineRunTrigger",),
@@ -163,7 +168,7 @@ CDAP_BASE = _declare(
     relabeling={"host": "CDAP router URL or Data Fusion apiEndpoint", "password": "Bearer token"},
     placeholders={
         "host": "http://cdap.example.com:11015 or https://…datafusion.googleusercontent.com/api",
-        "password": "only for auth_type bearer",
+        "password": "only for bearer authentication",
     },
 )
 
@@ -217,8 +222,13 @@ FLOWENGINE = _declare(
     "flowengine",
     "FlowEngine (4Paradigm)",
     (
-        ConnField("engine_key", "Engine key", description="engineKey of the engine"),
-        ConnField("user_id", "User id", description="Sent as X-FlowEngine-UserId", default="1"),
+        ConnField(
+            "engine_key",
+            "Engine key",
+            description="The key of the engine the pipelines run on",
+            required=True,
+        ),
+        ConnField("user_id", "User id", description="The FlowEngine user the calls act as", default="1"),
         ConnField(
             "headers",
             "Extra headers (JSON)",
@@ -229,7 +239,7 @@ FLOWENGINE = _declare(
     "FlowEngineHook",
     ("FlowEnginePipelineRunTrigger",),
     hidden=("schema", "login", "password", "port"),
-    relabeling={"host": "fl_url"},
+    relabeling={"host": "FlowEngine URL"},
     placeholders={"host": "https://flowengine.example.com"},
 )
 
@@ -237,7 +247,7 @@ ENOS = _declare(
     "enos",
     "EnOS (Envision)",
     (
-        ConnField("org_id", "Organization id (orgId)"),
+        ConnField("org_id", "Organization id", description="The EnOS organization (OU) id", required=True),
         ConnField("user_id", "User id", description="Needed for batch data flows"),
     ),
     "EnosHook",

@@ -23,8 +23,13 @@ AIRFLOW_COMMANDS = {
     "airflow-scheduler": ["scheduler"],
     "airflow-dag-processor": ["dag-processor"],
     "airflow-triggerer": ["triggerer"],
+    "airflow-worker": ["celery", "worker"],
 }
-REQUIRED_SERVICES = {"postgres", "emulators", *AIRFLOW_COMMANDS}
+REQUIRED_SERVICES = {"postgres", "redis", "emulators", *AIRFLOW_COMMANDS}
+# Services that run more than once (a distributed deployment), and how many.
+REPLICAS = {"airflow-worker": 2, "airflow-triggerer": 2}
+# Only the Celery workers add to the common environment (the official file's warm-shutdown setting).
+SERVICE_ENV = {"airflow-worker": {"DUMB_INIT_SETSID": "0"}}
 VALID_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 ALLOWED_TOP_LEVEL = {"services", "volumes"}
 
@@ -152,7 +157,7 @@ def test_airflow_services_share_the_common_anchor(
         svc = services[name]
         assert svc["build"] == common["build"], name
         assert svc["image"] == common["image"], name
-        assert svc["environment"] == common["environment"], name
+        assert svc["environment"] == {**common["environment"], **SERVICE_ENV.get(name, {})}, name
         assert re.search(rf"^  {re.escape(name)}:\n    <<: \*airflow-common\n", raw_text, re.M), name
 
 
@@ -166,13 +171,20 @@ def test_airflow_service_commands(services: dict[str, dict[str, Any]]) -> None:
 
 def test_airflow_environment(common: dict[str, Any]) -> None:
     env = common["environment"]
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     db_url = urlparse(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     assert db_url.scheme.startswith("postgresql")
     assert db_url.hostname == "postgres"
+    broker = urlparse(env["AIRFLOW__CELERY__BROKER_URL"])
+    assert (broker.scheme, broker.hostname, broker.port) == ("redis", "redis", 6379)
+    # Celery's database result backend: SQLAlchemy URL behind a "db+" prefix, the metadata DB.
+    backend = env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert backend.startswith("db+postgresql://")
+    assert urlparse(backend.removeprefix("db+")).hostname == "postgres"
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "true"
     assert env["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] == "true"
+    assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"]
 
@@ -214,7 +226,34 @@ def test_init_gates_the_other_airflow_services(services: dict[str, dict[str, Any
     for name in set(AIRFLOW_COMMANDS) - {"airflow-init"}:
         deps = _depends_on(services[name])
         assert deps["postgres"]["condition"] == "service_healthy", name
+        assert deps["redis"]["condition"] == "service_healthy", name
         assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
+
+
+def test_two_celery_workers_and_two_triggerers(services: dict[str, dict[str, Any]]) -> None:
+    for name, count in REPLICAS.items():
+        assert services[name].get("deploy", {}).get("replicas") == count, name
+        # Replicas cannot share a fixed container name or a published host port.
+        assert "container_name" not in services[name], name
+        assert "ports" not in services[name], name
+    for name in set(services) - set(REPLICAS):
+        assert services[name].get("deploy", {}).get("replicas", 1) == 1, name
+
+
+def test_redis_broker(services: dict[str, dict[str, Any]]) -> None:
+    redis = services["redis"]
+    assert re.fullmatch(r"redis:7[.\d]*(-[a-z]+)?", redis["image"]), redis["image"]
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert "6379" in [str(port) for port in redis.get("expose", [])]
+    assert "ports" not in redis, "the broker needs no host port"
+
+
+def test_worker_healthcheck_pings_its_own_celery_node(services: dict[str, dict[str, Any]]) -> None:
+    test = services["airflow-worker"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    assert "inspect ping" in test[1]
+    # $$: compose passes a literal $ to the container's shell, which knows the replica's own hostname.
+    assert '-d "celery@$${HOSTNAME}"' in test[1]
 
 
 def test_emulators_service(services: dict[str, dict[str, Any]], common: dict[str, Any]) -> None:
@@ -228,7 +267,7 @@ def test_emulators_service(services: dict[str, dict[str, Any]], common: dict[str
     for platform, port in EMULATOR_PORTS.items():
         assert cmd[cmd.index(f"--{platform}-port") + 1] == str(port)
         assert any(str(p).split(":")[-1] == str(port) for p in emu.get("ports", []) + emu.get("expose", []))
-    for name in ("airflow-scheduler", "airflow-triggerer"):
+    for name in ("airflow-scheduler", "airflow-triggerer", "airflow-worker"):
         assert _depends_on(services[name])["emulators"]["condition"] == "service_healthy", name
 
 

@@ -173,7 +173,13 @@ def headers_extra(value: Any) -> dict[str, str]:
     if isinstance(value, str):
         import json
 
-        value = json.loads(value)
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:  # the message names the position only, never the secret text
+            raise ValueError(
+                f"the 'headers' extra must be a JSON object of header names to values; "
+                f"it is not JSON ({exc.msg} at character {exc.pos})"
+            ) from None
     if not isinstance(value, Mapping):
         raise ValueError("the 'headers' extra must be a JSON object of header names to values")
     return {str(k): str(v) for k, v in value.items()}

@@ -65,6 +65,9 @@ class PipelineHook(BaseHook):
             cls.conn_type, cls.hook_name = connection.conn_type, connection.hook_name
             cls.connection_form = connection.form
             cls.conn_name_attr, cls.default_conn_name = f"{cls.conn_type}_conn_id", f"{cls.conn_type}_default"
+            # Airflow 2 reads a hook's form only from classmethods in the hook class's own __dict__.
+            for name in ("get_ui_field_behaviour", "get_connection_form_widgets"):
+                setattr(cls, name, classmethod(getattr(PipelineHook, name).__func__))
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:

@@ -2,15 +2,18 @@
 A real Airflow 3 deployment for the system tests, started and torn down by the test run.
 
 PostgreSQL (Debian's server, temporary directory, loopback), then ``airflow db migrate``, then the
-api-server, scheduler (LocalExecutor), dag-processor and triggerer as separate processes, each in its
-own process group so a test can ``kill -9`` one of them and start it again. DAGs are triggered and
-read through Airflow's REST API (the simple auth manager with every user an admin, on loopback).
+api-server, scheduler, dag-processor and triggerer(s) as separate processes, each in its own process
+group so a test can ``kill -9`` one of them and start it again. The scheduler runs the tasks itself
+(LocalExecutor) or queues them in Redis (Debian's ``redis-server`` on loopback) for Celery workers
+(``airflow celery worker``), as a distributed deployment does. DAGs are triggered and read through
+Airflow's REST API (the simple auth manager with every user an admin, on loopback).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -20,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,19 +32,24 @@ import requests
 
 from tests.system.ports import free_port
 from tests.system.postgres import PostgresServer
+from tests.system.redis import RedisServer
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+# The checkout under test: its provider is what every Airflow process imports, whichever checkout the
+# environment's editable install points at.
+CHECKOUT = Path(__file__).resolve().parents[2]
 TERMINAL_RUN_STATES = {"success", "failed"}
 
 
 @dataclass
 class Component:
-    """One Airflow process (``airflow <command>``) and its log file."""
+    """One Airflow process (``airflow <command>``), its log file and its own settings (log server port)."""
 
     name: str
     command: list[str]
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -54,13 +62,30 @@ class AirflowStack:
 
     :param dags_folder: the folder the dag-processor parses.
     :param env: extra environment for every component (connections ``AIRFLOW_CONN_*``, settings).
-    :param parallelism: LocalExecutor worker processes.
+    :param parallelism: task processes: the LocalExecutor's, or all Celery workers' together.
+    :param executor: ``LocalExecutor`` or ``CeleryExecutor`` (Redis broker, ``workers`` Celery workers).
+    :param workers: Celery workers (``airflow celery worker``), with ``CeleryExecutor``.
+    :param triggerers: triggerer processes; the first is named ``triggerer``, the others ``triggerer-<n>``.
     """
 
-    def __init__(self, dags_folder: Path, env: Mapping[str, str] | None = None, parallelism: int = 8) -> None:
+    def __init__(
+        self,
+        dags_folder: Path,
+        env: Mapping[str, str] | None = None,
+        parallelism: int = 8,
+        executor: str = "LocalExecutor",
+        workers: int = 2,
+        triggerers: int = 1,
+    ) -> None:
+        if executor not in ("LocalExecutor", "CeleryExecutor"):
+            raise ValueError(f"executor {executor!r}: LocalExecutor or CeleryExecutor")
         self.dags_folder = dags_folder
         self.home = Path(tempfile.mkdtemp(prefix="pipelines-system-airflow-"))
         self.postgres = PostgresServer()
+        self.executor = executor
+        self.redis = RedisServer() if executor == "CeleryExecutor" else None
+        self.worker_count = workers if self.redis else 0
+        self.triggerer_count = triggerers
         self.api_port = free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
         self.components: dict[str, Component] = {}
@@ -73,19 +98,42 @@ class AirflowStack:
     def logs(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def workers(self) -> list[str]:
+        """The Celery workers' component names (none with LocalExecutor)."""
+        return [f"worker-{n}" for n in range(1, self.worker_count + 1)]
+
+    @property
+    def triggerers(self) -> list[str]:
+        return ["triggerer", *(f"triggerer-{n}" for n in range(2, self.triggerer_count + 1))]
+
+    def celery_environment(self) -> dict[str, str]:
+        if self.redis is None:
+            return {}
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
+            # Celery's database result backend is the metadata DB, as in Airflow's official compose file.
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.url,
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(max(2, self.parallelism // max(1, self.worker_count))),
+        }
+
     def environment(self) -> dict[str, str]:
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
         return {
             **keep,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT), keep.get("PYTHONPATH")])),
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
+            **self.celery_environment(),
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "1000",
             "AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT": "1000",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            # The connection form's "Test" button (off by default), for the browser test.
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api}/execution/",
             "AIRFLOW__CORE__FERNET_KEY": self._secret("fernet_key"),
             "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret"),
@@ -119,6 +167,8 @@ class AirflowStack:
 
     def start(self, timeout: float = 180.0) -> None:
         self.postgres.start()
+        if self.redis is not None:
+            self.redis.start()
         subprocess.run(
             [AIRFLOW, "db", "migrate"],
             env=self.environment(),
@@ -127,13 +177,29 @@ class AirflowStack:
             stderr=subprocess.STDOUT,
         )
         self.add("api-server", ["api-server", "--port", str(self.api_port), "--host", "127.0.0.1"])
-        self.add("scheduler", ["scheduler"])
+        # Every process that serves its logs gets its own free port: several workers or triggerers on
+        # one machine (and other test runs on it) would otherwise all bind Airflow's default ports.
+        self.add("scheduler", ["scheduler"], {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())})
         self.add("dag-processor", ["dag-processor"])
-        self.add("triggerer", ["triggerer"])
+        for name in self.triggerers:
+            self.add(name, ["triggerer"], {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())})
+        for name in self.workers:
+            self.add(
+                name,
+                [
+                    "celery",
+                    "worker",
+                    "--celery-hostname",
+                    f"{name}@%h",
+                    "--pid",
+                    str(self.home / f"{name}.pid"),
+                ],
+                {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},
+            )
         self.wait_healthy(timeout)
 
-    def add(self, name: str, command: list[str]) -> Component:
-        component = Component(name, command, self.home / f"{name}.log")
+    def add(self, name: str, command: list[str], env: Mapping[str, str] | None = None) -> Component:
+        component = Component(name, command, self.home / f"{name}.log", env=dict(env or {}))
         self.components[name] = component
         self.launch(component)
         return component
@@ -142,7 +208,7 @@ class AirflowStack:
         with component.log.open("ab") as log:
             component.process = subprocess.Popen(
                 [AIRFLOW, *component.command],
-                env=self.environment(),
+                env={**self.environment(), **component.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -167,6 +233,8 @@ class AirflowStack:
     def stop(self) -> None:
         for name in reversed(list(self.components)):
             self.kill(name, signal.SIGTERM)
+        if self.redis is not None:
+            self.redis.stop()
         self.postgres.stop()
 
     def cleanup(self, keep_logs_in: Path | None = None) -> None:
@@ -183,15 +251,36 @@ class AirflowStack:
             try:
                 reply = self.session.get(f"{self.api}/api/v2/monitor/health", timeout=5)
                 last = reply.json() if reply.ok else reply.text
-                if reply.ok and all(
-                    (last.get(part) or {}).get("status") == "healthy"
-                    for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+                if (
+                    reply.ok
+                    and all(
+                        (last.get(part) or {}).get("status") == "healthy"
+                        for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+                    )
+                    and self.running_triggerers() >= self.triggerer_count
+                    and all(self.worker_ready(name) for name in self.workers)
                 ):
                     return
             except requests.RequestException as exc:
                 last = exc
             time.sleep(1)
         raise RuntimeError(f"Airflow did not become healthy in {timeout}s: {last}")
+
+    def running_triggerers(self) -> int:
+        """Triggerer jobs that heartbeat (the health endpoint reports only the latest one)."""
+        rows = self.query(
+            "SELECT count(*) FROM job WHERE job_type = 'TriggererJob' AND state = 'running' "
+            "AND latest_heartbeat > now() - interval '20 seconds'"
+        )
+        return int(rows[0][0])
+
+    def worker_ready(self, name: str) -> bool:
+        """Celery prints ``<hostname> ready.`` once the worker consumes from the broker."""
+        log = self.components[name].log
+        return (
+            log.exists()
+            and re.search(rf"{re.escape(name)}@\S+ ready\.", log.read_text(errors="replace")) is not None
+        )
 
     def assert_alive(self, *names: str) -> None:
         for component in self.components.values():

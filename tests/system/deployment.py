@@ -80,7 +80,10 @@ class Emulators:
     def connections(self) -> dict[str, dict[str, Any]]:
         """Each platform's default connection, with the deployment's credentials."""
         urls = {name: handle.url for name, handle in self.handles.items()}
-        cdap = emulator_connection("cdap", urls["cdap"], auth_type="bearer", **FAST_RETRIES)
+        # The emulator serves the UI pages the task links open, where it serves the API.
+        cdap = emulator_connection(
+            "cdap", urls["cdap"], auth_type="bearer", ui_url=urls["cdap"], **FAST_RETRIES
+        )
         cdap["password"] = SECRETS["cdap_token"]
         enos = emulator_connection("enos", urls["enos"], **FAST_RETRIES)
         enos["password"] = SECRETS["enos_app_secret"]
@@ -185,9 +188,23 @@ def connection_env(connections: Mapping[str, Mapping[str, Any]]) -> dict[str, st
 
 
 class Deployment:
-    """Emulators + Airflow (PostgreSQL, api-server, scheduler, dag-processor, triggerer)."""
+    """Emulators + Airflow (PostgreSQL, api-server, scheduler, dag-processor, triggerers; with
+    ``CeleryExecutor`` also Redis and Celery workers).
 
-    def __init__(self, parallelism: int = 8, include_examples: bool = True) -> None:
+    :param executor: ``LocalExecutor`` or ``CeleryExecutor``.
+    :param workers: Celery workers (with ``CeleryExecutor``).
+    :param triggerers: triggerer processes.
+    """
+
+    def __init__(
+        self,
+        parallelism: int = 8,
+        include_examples: bool = True,
+        executor: str = "LocalExecutor",
+        workers: int = 2,
+        triggerers: int = 1,
+    ) -> None:
+        self.executor = executor
         self.dags = Path(tempfile.mkdtemp(prefix="pipelines-system-dags-"))
         sources = [*sorted(SYSTEM_DAGS.glob("*.py"))]
         if include_examples:
@@ -195,7 +212,14 @@ class Deployment:
         for source in sources:
             shutil.copy(source, self.dags / source.name)
         self.emulators = Emulators.start()
-        self.stack = AirflowStack(self.dags, connection_env(self.emulators.connections()), parallelism)
+        self.stack = AirflowStack(
+            self.dags,
+            connection_env(self.emulators.connections()),
+            parallelism,
+            executor=executor,
+            workers=workers,
+            triggerers=triggerers,
+        )
 
     def start(self) -> None:
         self.stack.start()

@@ -1,8 +1,11 @@
-"""Every example DAG, triggered through the REST API of a real Airflow 3 deployment, ends in success."""
+"""Every example DAG, triggered through the REST API of a real Airflow 3 deployment, ends in success:
+with the LocalExecutor and one triggerer, and with Celery workers (Redis) and two triggerers."""
 
 from __future__ import annotations
 
 import ast
+import re
+from collections import Counter
 
 import pytest
 
@@ -58,3 +61,29 @@ def test_deferred_tasks_ran_in_the_triggerer_process(deployment: Deployment) -> 
     platforms = {"example_cdap", "example_daggy", "example_tailer", "example_flowengine", "example_enos"}
     assert platforms <= fired, fired
     deployment.stack.assert_alive("triggerer")
+
+
+@pytest.mark.parametrize("deployment", ["celery"], indirect=True)
+def test_celery_workers_and_triggerers_shared_the_work(deployment: Deployment) -> None:
+    """The examples' tasks ran in both Celery workers and their triggers in both triggerers: any
+    process may run any try, resumption or trigger, and every task still succeeded on its first try."""
+    stack = deployment.stack
+    assert stack.executor == "CeleryExecutor"
+    received = {
+        name: stack.components[name].log.read_text(errors="replace").count("Task execute_workload[")
+        for name in stack.workers
+    }
+    assert len(received) == 2 and all(received.values()), received
+    # A trigger's log is named after the triggerer job that ran it: attempt=1.log.trigger.<job id>.log
+    by_job = Counter(
+        match.group(1)
+        for path in stack.logs.rglob("*.log.trigger.*.log")
+        if (match := re.search(r"\.log\.trigger\.(\d+)\.log$", path.name))
+    )
+    triggerer_jobs = {
+        str(job_id) for (job_id,) in stack.query("SELECT id FROM job WHERE job_type = 'TriggererJob'")
+    }
+    assert len(triggerer_jobs) == 2, triggerer_jobs
+    assert set(by_job) == triggerer_jobs, (by_job, triggerer_jobs)
+    assert stack.running_triggerers() == 2
+    stack.assert_alive(*stack.workers, *stack.triggerers)

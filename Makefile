@@ -10,11 +10,7 @@ BENCH := $(VENV)/bench
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-<<<<<<< HEAD
-.PHONY: demo test lint docs test-af3 test-af2 system-test reliability bench postgres envs locks emulators clean
-=======
-.PHONY: demo test lint test-af3 test-af2 system-test reliability bench postgres redis chromium envs locks emulators clean
->>>>>>> r19-dist
+.PHONY: demo test lint docs test-af3 test-af2 system-test reliability bench postgres redis chromium envs locks emulators clean
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py

@@ -9,7 +9,7 @@ of 1280x800, into ``docs/_static/screenshots/``:
 - ``cdap-task-links.png``: the Details tab of the finished ``daily_sales`` task, with its extra link.
 
 The PNGs are committed, so ``make docs`` needs no browser. Run again after a change to a connection form
-or to the links: ``make docs-screenshots`` (about three minutes).
+or to the links: ``make docs-screenshots`` (about a minute and a half).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ BENCH := $(VENV)/bench
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint docs test-af3 test-af2 system-test reliability bench postgres redis chromium envs locks emulators clean
+.PHONY: demo test lint docs docs-screenshots test-af3 test-af2 system-test reliability bench postgres redis chromium envs locks emulators clean
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py
@@ -23,6 +23,12 @@ docs: $(AF3)/.installed
 	rm -rf docs/_build/html
 	$(AF3)/bin/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
 	$(AF3)/bin/python docs/check_links.py docs/_build/html
+
+# The docs' pictures of Airflow 3's UI (each connection form, a finished CDAP task's extra link), taken by
+# headless Chromium from a running deployment (as the system tests start it) into docs/_static/screenshots/;
+# committed, so `make docs` needs no browser. Run it after changing a connection form or a link.
+docs-screenshots: $(AF3)/.installed postgres chromium
+	$(AF3)/bin/python scripts/docs_screenshots.py
 
 lint: $(AF3)/.installed
 	$(AF3)/bin/ruff check .

@@ -164,6 +164,9 @@ def test_airflow_services_share_the_common_anchor(
 def test_airflow_service_commands(services: dict[str, dict[str, Any]]) -> None:
     for name, expected in AIRFLOW_COMMANDS.items():
         cmd = _command(services[name])
+        if services[name].get("entrypoint") == "/bin/bash":  # airflow-init: a script that starts so
+            assert cmd[0] == "-c", f"{name}: {cmd!r}"
+            cmd = shlex.split(cmd[1].split("&&")[0])
         if cmd[:1] == ["airflow"]:  # the image entrypoint accepts both forms
             cmd = cmd[1:]
         assert cmd == expected, f"{name}: {cmd!r}"
@@ -190,7 +193,14 @@ def test_airflow_environment(common: dict[str, Any]) -> None:
 
 
 # Every emulator the package registers, with the port the stack serves it on.
-EMULATOR_PORTS = {"cdap": 11015, "daggy": 2503, "tailer": 8087, "flowengine": 8088, "enos": 8089}
+EMULATOR_PORTS = {
+    "cdap": 11015,
+    "daggy": 2503,
+    "tailer": 8087,
+    "flowengine": 8088,
+    "enos": 8089,
+    "datafusion": 8086,
+}
 
 
 def test_every_registered_emulator_is_in_the_stack() -> None:
@@ -203,6 +213,14 @@ def test_every_registered_emulator_is_in_the_stack() -> None:
 def test_connections_point_at_emulators(
     common: dict[str, Any], services: dict[str, Any], platform: str, port: int
 ) -> None:
+    if platform == "datafusion":  # Google's API URLs; google_cloud_default is minted by airflow-init
+        env = common["environment"]
+        for key in ("AIRFLOW__PIPELINES__DATAFUSION_API_URL", "AIRFLOW__PIPELINES__GOOGLE_IAM_URL"):
+            assert env[key] == f"http://emulators:{port}"
+        init = " ".join(_command(services["airflow-init"]))
+        assert "connections add google_cloud_default" in init and f"http://emulators:{port}" in init
+        assert _depends_on(services["airflow-init"])["emulators"]["condition"] == "service_healthy"
+        return
     conn = json.loads(common["environment"][f"AIRFLOW_CONN_{platform.upper()}_DEFAULT"])
     assert conn["conn_type"] == platform
     host = urlparse(conn["host"])

@@ -76,9 +76,9 @@ def datafusion_env(url: str, project_id: str = "emulator-project") -> dict[str, 
     }
 
 
-def wire_datafusion(urls: Mapping[str, str]) -> None:
-    """Point the Data Fusion emulator's instances (``apiEndpoint``, ``serviceEndpoint``) at the CDAP
-    emulator, when both serve on ports picked at start (``make demo``)."""
+def wire_datafusion(urls: Mapping[str, str], ui_url: str | None = None) -> None:
+    """Point the Data Fusion emulator's instances (``apiEndpoint``, and ``serviceEndpoint``: ``ui_url``,
+    else the CDAP emulator's URL) at the CDAP emulator, when both serve on ports picked at start."""
     if "datafusion" not in urls or "cdap" not in urls:
         return
     import requests
@@ -86,7 +86,27 @@ def wire_datafusion(urls: Mapping[str, str]) -> None:
     cdap = urls["cdap"].rstrip("/")
     reply = requests.patch(
         f"{urls['datafusion'].rstrip('/')}/_emulator/datafusion/config",
-        json={"api_endpoint": f"{cdap}/api", "service_endpoint": cdap},
+        json={"api_endpoint": f"{cdap}/api", "service_endpoint": ui_url or cdap},
         timeout=10,
     )
     reply.raise_for_status()
+
+
+def google_connection_from(datafusion_url: str) -> dict[str, Any]:
+    """``google_cloud_default`` for the Data Fusion emulator at ``datafusion_url``: a key it minted, whose
+    ``token_uri`` is that URL (for a stack where the emulator runs in another process, as in Docker)."""
+    import requests
+
+    reply = requests.post(f"{datafusion_url.rstrip('/')}/_emulator/datafusion/keys", json={}, timeout=10)
+    reply.raise_for_status()
+    return {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(reply.json())}}
+
+
+if __name__ == "__main__":
+    # docker-compose.yaml's airflow-init: python -m ...connections <datafusion> <cdap> <ui>: wires the
+    # instances to the CDAP emulator and prints google_cloud_default's JSON.
+    import sys
+
+    datafusion_url, cdap_url, ui = sys.argv[1:4]
+    wire_datafusion({"datafusion": datafusion_url, "cdap": cdap_url}, ui)
+    print(json.dumps(google_connection_from(datafusion_url)))

@@ -18,6 +18,7 @@ from typing import Any
 from airflow_provider_pipelines.emulators.cdap import CdapEmulatorConfig, CdapEmulatorHandle
 from airflow_provider_pipelines.emulators.connections import emulator_connection
 from airflow_provider_pipelines.emulators.daggy import DaggyEmulatorConfig, DaggyEmulatorHandle
+from airflow_provider_pipelines.emulators.datafusion import DataFusionEmulatorHandle
 from airflow_provider_pipelines.emulators.enos import EnosEmulatorConfig, EnosEmulatorHandle
 from airflow_provider_pipelines.emulators.flowengine import (
     FlowEngineEmulatorConfig,
@@ -48,6 +49,11 @@ class Emulators:
     tailer: TailerEmulatorHandle
     flowengine: FlowEngineEmulatorHandle
     enos: EnosEmulatorHandle
+    # Cloud Data Fusion (example_datafusion): the management API, and the CDAP instance it creates,
+    # which accepts only the Google tokens the Data Fusion emulator issued. Not among ``handles``: the
+    # fault and timing scenarios are about the five platforms' runs.
+    datafusion: DataFusionEmulatorHandle
+    datafusion_cdap: CdapEmulatorHandle
     handles: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -75,7 +81,23 @@ class Emulators:
                 )
             ),
             enos=EnosEmulatorHandle.start(EnosEmulatorConfig(app_secret=SECRETS["enos_app_secret"])),
+            datafusion=DataFusionEmulatorHandle.start(),
+            datafusion_cdap=CdapEmulatorHandle.start(),
         )
+
+    def datafusion_env(self, project_id: str = "emulator-project") -> dict[str, str]:
+        """Instances of the Data Fusion emulator served by ``datafusion_cdap``; the provider's Data Fusion
+        and IAM URLs; ``google_cloud_default`` holding a key the emulator issued."""
+        self.datafusion.config.api_endpoint = self.datafusion_cdap.api_url
+        self.datafusion.config.service_endpoint = self.datafusion_cdap.url
+        self.datafusion_cdap.accept_tokens_of(self.datafusion.emulator._principal)
+        key = self.datafusion.service_account_key(f"airflow@{project_id}.iam.gserviceaccount.com", project_id)
+        conn = {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(key)}}
+        return {
+            "AIRFLOW__PIPELINES__DATAFUSION_API_URL": self.datafusion.url,
+            "AIRFLOW__PIPELINES__GOOGLE_IAM_URL": self.datafusion.iam_url,
+            "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(conn),
+        }
 
     def connections(self) -> dict[str, dict[str, Any]]:
         """Each platform's default connection, with the deployment's credentials."""
@@ -108,7 +130,7 @@ class Emulators:
         }
 
     def stop(self) -> None:
-        for handle in self.handles.values():
+        for handle in (*self.handles.values(), self.datafusion, self.datafusion_cdap):
             handle.stop()
 
     def reset(self) -> None:
@@ -214,7 +236,7 @@ class Deployment:
         self.emulators = Emulators.start()
         self.stack = AirflowStack(
             self.dags,
-            connection_env(self.emulators.connections()),
+            {**connection_env(self.emulators.connections()), **self.emulators.datafusion_env()},
             parallelism,
             executor=executor,
             workers=workers,

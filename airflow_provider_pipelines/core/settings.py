@@ -45,7 +45,8 @@ class HttpSettings:
         default_url: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpSettings:
-        extras = dict(extras or {})
+        # A number field cleared in Airflow 3's connection form is stored as null: the default, as unset.
+        extras = {key: value for key, value in (extras or {}).items() if value is not None}
         verify: bool | str = as_bool(extras.get("verify", True))
         if extras.get("ca_bundle") and verify:
             verify = str(extras["ca_bundle"])

@@ -61,6 +61,12 @@ def test_defaults() -> None:
     assert settings.url("/v3/namespaces/default") == "http://cdap:11015/api/v3/namespaces/default"
 
 
+def test_number_fields_cleared_in_the_form_mean_the_defaults() -> None:
+    cleared = {name: None for name in ("connect_timeout", "timeout", "retry_attempts", "retry_max_wait")}
+    settings = HttpSettings.from_connection("http://h", extras={**cleared, "max_connections": None})
+    assert settings == HttpSettings.from_connection("http://h")
+
+
 def test_extras_as_the_connection_form_stores_them() -> None:
     settings = HttpSettings.from_connection(
         "cdap",

@@ -32,7 +32,7 @@ def test_every_example_dag_succeeds_in_a_real_deployment(deployment: Deployment,
     ``airflow dags trigger``): the examples template the run's day either way."""
     stack = deployment.stack
     dag_ids = example_dag_ids()
-    assert len(dag_ids) == 8
+    assert len(dag_ids) == 9
     stack.wait_for_dags(dag_ids)
     runs = {dag_id: stack.trigger(dag_id, logical_date=logical_date) for dag_id in dag_ids}
     results = {dag_id: stack.wait_for_run(dag_id, run_id, timeout=600) for dag_id, run_id in runs.items()}
@@ -58,7 +58,14 @@ def test_deferred_tasks_ran_in_the_triggerer_process(deployment: Deployment) -> 
         for path in deployment.stack.logs.rglob("*.log.trigger.*.log")
         if "Trigger fired event" in path.read_text(errors="replace")
     }
-    platforms = {"example_cdap", "example_daggy", "example_tailer", "example_flowengine", "example_enos"}
+    platforms = {
+        "example_cdap",
+        "example_datafusion",
+        "example_daggy",
+        "example_tailer",
+        "example_flowengine",
+        "example_enos",
+    }
     assert platforms <= fired, fired
     deployment.stack.assert_alive("triggerer")
 

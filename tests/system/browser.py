@@ -108,12 +108,30 @@ class AirflowUI:
     def open(self, path: str) -> None:
         self.driver.get(self.base_url + path)
 
+    def click(self, element: Any) -> None:
+        """Click ``element`` as a user would, once it is in view and nothing covers it; a form section
+        still sliding open covers it for a moment (ElementClickInterceptedException), so try again,
+        then click it through the DOM."""
+        from selenium.common.exceptions import ElementClickInterceptedException
+
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        deadline = time.monotonic() + 3
+        while True:
+            try:
+                element.click()
+                return
+            except ElementClickInterceptedException:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        self.driver.execute_script("arguments[0].focus(); arguments[0].click();", element)
+
     # -- the connection form -----------------------------------------------------------------------
 
     def new_connection_form(self, conn_id: str, type_name: str) -> None:
         """Admin > Connections > Add Connection, with the id typed and the type chosen."""
         self.open("/connections")
-        self.one("//button[normalize-space(.)='Add Connection']", "the Add Connection button").click()
+        self.click(self.one("//button[normalize-space(.)='Add Connection']", "the Add Connection button"))
         self.type_into("Connection ID", conn_id)
         self.choose("Connection Type", type_name)
         # The type's fields arrive with its hook metadata, in two sections (standard, extra).
@@ -144,7 +162,7 @@ class AirflowUI:
         if not element.is_displayed():
             for section in self.xpath("//button[@aria-expanded='false']"):
                 if section.text in ("Standard Fields", "Extra Fields"):
-                    section.click()
+                    self.click(section)
                     break
             self.wait(element.is_displayed, f"the field {label!r} shown")
         return element
@@ -176,7 +194,7 @@ class AirflowUI:
         from selenium.webdriver.common.keys import Keys
 
         element = self.field_input(label)
-        element.click()
+        self.click(element)
         element.send_keys(Keys.ARROW_DOWN)
         options = self.wait(
             lambda: [o.text for o in self.xpath("//*[contains(@id, '-option-')]")],
@@ -189,7 +207,7 @@ class AirflowUI:
         from selenium.webdriver.common.keys import Keys
 
         element = self.field_input(label)
-        element.click()
+        self.click(element)
         element.send_keys(option)
         self.one(
             f"//*[contains(@id, '-option-') and normalize-space(.)='{option}']", f"the option {option!r}"
@@ -197,7 +215,7 @@ class AirflowUI:
         element.send_keys(Keys.ENTER)
 
     def save_form(self, conn_id: str) -> None:
-        self.one("//button[normalize-space(.)='Save']", "the Save button").click()
+        self.click(self.one("//button[normalize-space(.)='Save']", "the Save button"))
         self.connection_row(conn_id)
 
     # -- the connection list -----------------------------------------------------------------------
@@ -211,7 +229,7 @@ class AirflowUI:
         """Clicks the connection's "Test Connection" button; the toast that answers (title and text)."""
         self.open("/connections")
         row = self.connection_row(conn_id)
-        row.find_element("xpath", ".//button[@aria-label='Test Connection']").click()
+        self.click(row.find_element("xpath", ".//button[@aria-label='Test Connection']"))
         toast = "//*[@data-scope='toast' and @data-part='root']"
         return str(self.wait(lambda: " | ".join(t.text for t in self.xpath(toast)), "the test's answer", 90))
 

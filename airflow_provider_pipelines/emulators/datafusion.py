@@ -33,7 +33,7 @@ from airflow_provider_pipelines.emulators.auth import bearer_token
 from airflow_provider_pipelines.emulators.base import ApiError, Emulator
 from airflow_provider_pipelines.emulators.cli import Option
 from airflow_provider_pipelines.emulators.faults import FaultOptions
-from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle
+from airflow_provider_pipelines.emulators.handle import PlatformEmulatorHandle, delegate
 from airflow_provider_pipelines.emulators.routes import (
     Handler,
     Middleware,
@@ -785,27 +785,21 @@ class DataFusionEmulatorHandle(PlatformEmulatorHandle[DataFusionEmulator, DataFu
         """A fresh service-account key that this emulator's token endpoint accepts (signature checked)."""
         return self.emulator.new_service_account_key(self.token_uri, client_email, project_id)
 
-    def put_instance(
-        self,
-        project: str,
-        location: str,
-        instance: str,
-        body: Mapping[str, Any] | None = None,
-        state: str = "ACTIVE",
-    ) -> dict[str, Any]:
-        """An instance in ``state`` (default ACTIVE), there at once."""
-        return self.emulator.put_instance(project, location, instance, body, state)
+    put_instance = delegate(
+        "put_instance",
+        "``put_instance(project, location, instance, body=None, state='ACTIVE')``: an instance in "
+        "``state``, there at once (no operation).",
+    )
+    operations = delegate("operation_records", "Every long-running operation, as the API shows it.")
+    fail_next = delegate(
+        "fail_next",
+        "``fail_next(instance, verb, message)``: fail the next ``verb`` (create, update, restart, "
+        "delete) operation on ``instance``.",
+    )
 
     def instance(self, project: str, location: str, instance: str) -> dict[str, Any]:
         """The instance as the API shows it now; ``KeyError`` if there is none."""
         return self.run(f"projects/{project}/locations/{location}/instances/{instance}")
-
-    def operations(self) -> list[dict[str, Any]]:
-        return self.emulator.operation_records()
-
-    def fail_next(self, instance: str, verb: str, message: str = "Simulated failure") -> None:
-        """Fail the next ``verb`` (create, update, restart, delete) operation on ``instance``."""
-        self.emulator.fail_next(instance, verb, message)
 
     def issue_token(self, principal: str = "test@emulator-project.iam.gserviceaccount.com") -> str:
         return self.emulator.issue_token(principal)
